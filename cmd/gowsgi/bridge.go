@@ -1,0 +1,72 @@
+package main
+
+import (
+	"sync"
+
+	"github.com/gowsgi/gowsgi/httpcore"
+	"github.com/gowsgi/gowsgi/wsgi"
+)
+
+// bridge serves httpcore requests with a wsgi.App. It translates between
+// the two packages' request and header types, reusing its buffers, so
+// neither package needs to know the other.
+type bridge struct {
+	app       *wsgi.App
+	exchanges sync.Pool
+}
+
+func newBridge(app *wsgi.App) *bridge {
+	return &bridge{app: app, exchanges: sync.Pool{New: func() any { return new(exchange) }}}
+}
+
+// exchange is one request in flight: the wsgi view of it and the sink that
+// writes its response.
+type exchange struct {
+	req  wsgi.Request
+	sink sink
+}
+
+// ServeHTTP implements httpcore.Handler.
+func (b *bridge) ServeHTTP(w *httpcore.ResponseWriter, r *httpcore.Request) {
+	x := b.exchanges.Get().(*exchange)
+	q := &x.req
+	q.Method, q.URI, q.Path, q.Query, q.Proto = r.Method, r.URI, r.Path, r.Query, r.Proto
+	q.Scheme = "http"
+	if r.Conn.TLS {
+		q.Scheme = "https"
+	}
+	q.Headers = q.Headers[:0]
+	for _, h := range r.Headers {
+		q.Headers = append(q.Headers, wsgi.Header{Name: h.Name, Value: h.Value})
+	}
+	q.ContentLength = r.ContentLength
+	q.Body = r.Body
+	q.RemoteAddr, q.RemotePort = r.Conn.RemoteAddr, r.Conn.RemotePort
+	q.ServerName, q.ServerPort = r.Conn.ServerName, r.Conn.ServerPort
+	x.sink.w = w
+
+	b.app.Serve(q, &x.sink)
+
+	*q = wsgi.Request{Headers: q.Headers[:0]}
+	x.sink.w = nil
+	b.exchanges.Put(x)
+}
+
+// sink adapts an httpcore.ResponseWriter to wsgi.ResponseSink.
+type sink struct {
+	w       *httpcore.ResponseWriter
+	headers []httpcore.Header
+}
+
+func (s *sink) WriteHeader(status []byte, headers []wsgi.Header) {
+	s.headers = s.headers[:0]
+	for _, h := range headers {
+		s.headers = append(s.headers, httpcore.Header{Name: h.Name, Value: h.Value})
+	}
+	s.w.WriteHeader(status, s.headers)
+}
+
+func (s *sink) Write(p []byte) (int, error) { return s.w.Write(p) }
+func (s *sink) Flush() error                { return s.w.Flush() }
+func (s *sink) HeadSent() bool              { return s.w.HeadSent() }
+func (s *sink) Abort()                      { s.w.Abort() }

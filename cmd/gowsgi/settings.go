@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+// settings are the serve command's options, each declared once in
+// serveFlags with its documentation (the README's flag table follows it).
+type settings struct {
+	spec            string
+	binds           []string
+	workers         int
+	threads         int
+	chdir           string
+	pythonPath      []string
+	virtualenv      string
+	keepAlive       time.Duration
+	headerTimeout   time.Duration
+	gracefulTimeout time.Duration
+}
+
+func serveFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{
+			Name: "bind", Aliases: []string{"b"}, Value: cli.NewStringSlice("127.0.0.1:8000"),
+			EnvVars: []string{"GOWSGI_BIND"},
+			Usage:   "address to listen on: `HOST:PORT`, [IPv6]:PORT or unix:PATH; repeat for several",
+		},
+		&cli.IntFlag{
+			Name: "workers", Aliases: []string{"w"}, Value: 1, EnvVars: []string{"GOWSGI_WORKERS"},
+			Usage: "number of worker processes, each with its own Python interpreter",
+		},
+		&cli.IntFlag{
+			Name: "threads", Value: 1, EnvVars: []string{"GOWSGI_THREADS"},
+			Usage: "executor threads running the application in each worker",
+		},
+		&cli.StringFlag{
+			Name: "chdir", EnvVars: []string{"GOWSGI_CHDIR"},
+			Usage: "change to `DIR` in each worker before loading the app, and put it first on sys.path",
+		},
+		&cli.StringSliceFlag{
+			Name: "pythonpath", EnvVars: []string{"GOWSGI_PYTHONPATH"},
+			Usage: "add `DIR` to sys.path, after the working directory; repeat or separate with commas",
+		},
+		&cli.StringFlag{
+			Name: "virtualenv", EnvVars: []string{"GOWSGI_VIRTUALENV", "VIRTUAL_ENV"},
+			Usage: "use the site-packages of the virtualenv at `DIR` ahead of the system's (default: $VIRTUAL_ENV)",
+		},
+		&cli.IntFlag{
+			Name: "keepalive", Value: 5, EnvVars: []string{"GOWSGI_KEEPALIVE"},
+			Usage: "`SECONDS` an idle keep-alive connection is kept open between requests",
+		},
+		&cli.IntFlag{
+			Name: "header-timeout", Value: 30, EnvVars: []string{"GOWSGI_HEADER_TIMEOUT"},
+			Usage: "`SECONDS` a client has to send a whole request head once it has started",
+		},
+		&cli.IntFlag{
+			Name: "graceful-timeout", Value: 30, EnvVars: []string{"GOWSGI_GRACEFUL_TIMEOUT"},
+			Usage: "`SECONDS` workers get to finish their requests on SIGTERM before they are killed",
+		},
+	}
+}
+
+// readSettings checks the command line and turns it into settings.
+func readSettings(c *cli.Context) (*settings, error) {
+	if c.NArg() != 1 {
+		if c.NArg() == 0 {
+			return nil, fmt.Errorf("serve needs an application, e.g. gowsgi serve myapp:app")
+		}
+		return nil, fmt.Errorf("serve takes one application spec, got %q (flags go before the spec)", c.Args().Slice())
+	}
+	s := &settings{
+		spec:            c.Args().First(),
+		binds:           c.StringSlice("bind"),
+		workers:         c.Int("workers"),
+		threads:         c.Int("threads"),
+		chdir:           c.String("chdir"),
+		pythonPath:      c.StringSlice("pythonpath"),
+		virtualenv:      c.String("virtualenv"),
+		keepAlive:       seconds(c.Int("keepalive")),
+		headerTimeout:   seconds(c.Int("header-timeout")),
+		gracefulTimeout: seconds(c.Int("graceful-timeout")),
+	}
+	switch {
+	case s.workers < 1:
+		return nil, fmt.Errorf("--workers must be at least 1, got %d", s.workers)
+	case s.threads < 1:
+		return nil, fmt.Errorf("--threads must be at least 1, got %d", s.threads)
+	case c.Int("keepalive") < 0 || c.Int("header-timeout") < 1 || c.Int("graceful-timeout") < 0:
+		return nil, fmt.Errorf("--keepalive and --graceful-timeout must be 0 or more and --header-timeout 1 or more")
+	case len(s.binds) == 0:
+		return nil, fmt.Errorf("--bind needs an address")
+	}
+	if s.chdir != "" {
+		if fi, err := os.Stat(s.chdir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("--chdir %s: not a directory", s.chdir)
+		}
+	}
+	if s.virtualenv != "" {
+		if fi, err := os.Stat(s.virtualenv); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("--virtualenv %s: not a directory", s.virtualenv)
+		}
+	}
+	return s, nil
+}
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }

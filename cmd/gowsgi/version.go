@@ -1,0 +1,21 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/gowsgi/gowsgi/wsgi"
+	"github.com/urfave/cli/v2"
+)
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "show the versions of gowsgi, Go and the embedded Python",
+		Action: func(c *cli.Context) error {
+			fmt.Fprintf(c.App.Writer, "gowsgi %s\n%s %s/%s\nPython %s\n",
+				Version, runtime.Version(), runtime.GOOS, runtime.GOARCH, wsgi.PythonVersion())
+			return nil
+		},
+	}
+}

@@ -1,0 +1,314 @@
+package httpcore
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// smallBufSize is the read buffer a connection starts with; heads that
+	// do not fit move to a buffer of MaxHeaderBytes plus tailRoom.
+	smallBufSize = 8 << 10
+	// tailRoom is the space kept after a request head for body data and
+	// chunk framing lines (which never move the head, still referenced by
+	// the Request).
+	tailRoom = 8 << 10
+	// drainLimit is how much unread request body is read and discarded
+	// after the handler returns to keep the connection.
+	drainLimit = 256 << 10
+	// lingerTime is how long a connection closed with request bytes unread
+	// keeps discarding them, so that the client can read the response.
+	lingerTime = 500 * time.Millisecond
+)
+
+// Connection states, for Shutdown: an idle connection is between requests
+// and may be closed at once.
+const (
+	stateActive int32 = iota
+	stateIdle
+	stateClosed
+)
+
+// errClosing ends a connection the server is shutting down.
+var errClosing = errors.New("httpcore: server shutting down")
+
+// smallBufs holds the read buffers connections start with.
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBufSize); return &b }}
+
+// conn is one client connection, served by one goroutine. It owns the read
+// buffer the requests' slices point into and the request, body and response
+// values reused for each request.
+type conn struct {
+	srv   *Server
+	nc    net.Conn
+	state atomic.Int32
+
+	bufp  *[]byte // pooled read buffer; buf aliases *bufp
+	buf   []byte
+	large bool // buf came from srv.largeBufs
+	r, w  int  // unread data is buf[r:w]
+	base  int  // end of the current head: body reads never move data below it
+	count int  // requests read on this connection
+	close bool // the connection closes after the current response
+
+	req  Request
+	body Body
+	resp ResponseWriter
+}
+
+// newConn prepares nc for serving.
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc}
+	c.bufp = smallBufs.Get().(*[]byte)
+	c.buf = *c.bufp
+	c.req.Body = &c.body
+	c.req.Conn = newConnInfo(nc)
+	c.body.c = c
+	c.resp.c = c
+	return c
+}
+
+// serve reads and answers requests until the connection must close.
+func (c *conn) serve() {
+	defer c.shut()
+	for {
+		if err := c.readHead(); err != nil {
+			var pe *protoError
+			if errors.As(err, &pe) {
+				c.replyError(pe)
+				c.closeGently()
+			}
+			return
+		}
+		c.serveRequest()
+		if c.close || c.srv.shutting.Load() {
+			if !c.body.finished() {
+				c.closeGently()
+			}
+			return
+		}
+		c.nextRequest()
+	}
+}
+
+// shut closes the connection and gives its buffers back.
+func (c *conn) shut() {
+	c.state.Store(stateClosed)
+	c.nc.Close()
+	c.srv.untrack(c)
+	c.resp.release()
+	c.putBuf()
+}
+
+// putBuf returns the read buffer to its pool.
+func (c *conn) putBuf() {
+	if c.large {
+		c.srv.largeBufs.Put(c.bufp)
+	} else {
+		smallBufs.Put(c.bufp)
+	}
+	c.bufp, c.buf = nil, nil
+}
+
+// swapBuf moves the unread data (and everything before it) into a buffer
+// of the other size.
+func (c *conn) swapBuf() {
+	var p *[]byte
+	if c.large {
+		p = smallBufs.Get().(*[]byte)
+	} else {
+		p = c.srv.getLargeBuf()
+	}
+	copy(*p, c.buf[:c.w])
+	c.putBuf()
+	c.bufp, c.buf, c.large = p, *p, !c.large
+}
+
+// readHead reads until buf[0:] holds a complete request head and parses it
+// into c.req; c.r is left at the start of the body.
+func (c *conn) readHead() error {
+	s := c.srv
+	limit := s.maxHeaderBytes() + 2 // one leading empty line is allowed
+	if c.w > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(s.headerTimeout()))
+	} else {
+		idle := s.keepAlive()
+		if c.count == 0 {
+			idle = s.headerTimeout()
+		}
+		c.nc.SetReadDeadline(time.Now().Add(idle))
+		c.state.Store(stateIdle)
+		if s.shutting.Load() {
+			return errClosing
+		}
+	}
+	// Scan line by line as bytes arrive, so that a bare LF is refused at
+	// once rather than after a timeout.
+	scan, lineStart, reqLineEnd := 0, 0, -1
+	for {
+		for {
+			i := bytes.IndexByte(c.buf[scan:c.w], '\n')
+			if i < 0 {
+				scan = c.w
+				break
+			}
+			i += scan
+			if i == 0 || c.buf[i-1] != '\r' {
+				return errBareLF
+			}
+			scan = i + 1
+			if i-1 > lineStart {
+				if reqLineEnd < 0 {
+					reqLineEnd = i + 1
+				}
+				lineStart = i + 1
+				continue
+			}
+			// An empty line: a leading one is skipped, once.
+			if reqLineEnd < 0 {
+				if lineStart > 0 {
+					return errLeadingEmpty
+				}
+				lineStart = i + 1
+				continue
+			}
+			return c.parseHead(i+1, reqLineEnd, limit)
+		}
+		if c.w >= limit {
+			if reqLineEnd < 0 {
+				return errURITooLong
+			}
+			return errHeadTooLarge
+		}
+		if c.w == len(c.buf) {
+			c.swapBuf()
+		}
+		n, err := c.nc.Read(c.buf[c.w:])
+		if n > 0 && c.w == 0 {
+			if !c.state.CompareAndSwap(stateIdle, stateActive) {
+				return errClosing
+			}
+			c.nc.SetReadDeadline(time.Now().Add(s.headerTimeout()))
+		}
+		c.w += n
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// parseHead parses the head buf[:end] whose request line ends at
+// reqLineEnd, after checking it against the size limit.
+func (c *conn) parseHead(end, reqLineEnd, limit int) error {
+	if end > limit {
+		if reqLineEnd > limit {
+			return errURITooLong
+		}
+		return errHeadTooLarge
+	}
+	if !c.large && len(c.buf)-end < tailRoom {
+		c.swapBuf()
+	}
+	c.count++
+	c.r, c.base = end, end
+	return parseHead(&c.req, c.buf[:end])
+}
+
+// nextRequest moves the bytes of pipelined requests to the start of the
+// buffer, going back to a small buffer when they fit.
+func (c *conn) nextRequest() {
+	c.w = copy(c.buf, c.buf[c.r:c.w])
+	c.r, c.base = 0, 0
+	if c.large && c.w <= smallBufSize/2 {
+		c.swapBuf()
+	}
+}
+
+// serveRequest runs the handler for c.req, ends its response and reads
+// whatever body it left unread.
+func (c *conn) serveRequest() {
+	c.body.reset(&c.req)
+	c.resp.reset()
+	c.callHandler()
+	c.resp.finish()
+	if !c.close && !c.body.drain(drainLimit) {
+		c.close = true
+	}
+}
+
+// callHandler calls the handler, turning a panic into a logged, aborted
+// response.
+func (c *conn) callHandler() {
+	defer func() {
+		if p := recover(); p != nil {
+			buf := make([]byte, 16<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			c.srv.logf("httpcore: panic serving %s: %v\n%s", c.nc.RemoteAddr(), p, buf)
+			c.resp.Abort()
+		}
+	}()
+	c.srv.Handler.ServeHTTP(&c.resp, &c.req)
+}
+
+// fill reads more body bytes into the buffer after base, compacting the
+// unread bytes down to base when the buffer is full.
+func (c *conn) fill() error {
+	switch {
+	case c.r == c.w:
+		c.r, c.w = c.base, c.base
+	case c.w == len(c.buf):
+		if c.r == c.base {
+			return errChunkLine
+		}
+		c.w = c.base + copy(c.buf[c.base:], c.buf[c.r:c.w])
+		c.r = c.base
+	}
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.headerTimeout()))
+	n, err := c.nc.Read(c.buf[c.w:])
+	c.w += n
+	if n > 0 {
+		return nil
+	}
+	return unexpectedEOF(err)
+}
+
+// replyError answers a refused request head and leaves the connection to
+// close.
+func (c *conn) replyError(pe *protoError) {
+	body := pe.status[4:] + "\n"
+	b := make([]byte, 0, 256)
+	b = append(b, "HTTP/1.1 "...)
+	b = append(b, pe.status...)
+	b = append(b, "\r\n"...)
+	b = append(b, dateLine()...)
+	b = append(b, c.srv.serverLine...)
+	b = append(b, "Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\n\r\n"...)
+	b = append(b, body...)
+	c.nc.Write(b)
+}
+
+// closeGently half-closes the connection and discards what the client still
+// sends for a moment: closing with unread bytes would make the kernel reset
+// the connection, and the client could lose the response.
+func (c *conn) closeGently() {
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	for n := 0; n < drainLimit; {
+		k, err := c.nc.Read(c.buf)
+		if err != nil {
+			return
+		}
+		n += k
+	}
+}

@@ -1,0 +1,310 @@
+package httpcore
+
+import "bytes"
+
+// tchar marks the bytes allowed in an RFC 9110 token (method, field name).
+var tchar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// slashPath is the Path of an absolute-form target with an empty path.
+var slashPath = []byte("/")
+
+// isToken reports whether b is a non-empty RFC 9110 token.
+func isToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !tchar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// isFieldValue reports whether b holds no control character but HTAB.
+func isFieldValue(b []byte) bool {
+	for _, c := range b {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFold reports whether b equals the lower-case ASCII string s, ignoring
+// the case of b.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// trimOWS strips surrounding SP and HTAB.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// hasToken reports whether the comma-separated list b holds token s
+// (lower-case), ignoring case.
+func hasToken(b []byte, s string) bool {
+	for len(b) > 0 {
+		var item []byte
+		if i := bytes.IndexByte(b, ','); i >= 0 {
+			item, b = b[:i], b[i+1:]
+		} else {
+			item, b = b, nil
+		}
+		if equalFold(trimOWS(item), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseDecimal parses a non-empty string of ASCII digits that fits in an
+// int64; ok is false otherwise.
+func parseDecimal(b []byte) (n int64, ok bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// nextLine splits p at its first CRLF: line excludes the CRLF. A line ending
+// in a bare LF, or no line end at all, is an error.
+func nextLine(p []byte) (line, rest []byte, err error) {
+	i := bytes.IndexByte(p, '\n')
+	if i < 1 || p[i-1] != '\r' {
+		return nil, nil, errBareLF
+	}
+	return p[:i-1], p[i+1:], nil
+}
+
+// parseHead parses a complete request head (request line, header fields and
+// the empty line, optionally preceded by one empty line) into req. The
+// slices stored in req point into head. Bare CR and NUL are refused by the
+// character checks of each element.
+func parseHead(req *Request, head []byte) error {
+	if bytes.HasPrefix(head, []byte("\r\n")) {
+		head = head[2:]
+	}
+	line, rest, err := nextLine(head)
+	if err != nil {
+		return err
+	}
+	if len(line) == 0 {
+		return errLeadingEmpty
+	}
+	if err := parseRequestLine(req, line); err != nil {
+		return err
+	}
+	return parseFields(req, rest)
+}
+
+// parseRequestLine parses "method SP request-target SP HTTP/x.y".
+func parseRequestLine(req *Request, line []byte) error {
+	sp := bytes.IndexByte(line, ' ')
+	if sp < 0 {
+		return errRequestLine
+	}
+	method, rest := line[:sp], line[sp+1:]
+	if !isToken(method) {
+		return errMethod
+	}
+	sp = bytes.IndexByte(rest, ' ')
+	if sp <= 0 {
+		return errRequestLine
+	}
+	target, version := rest[:sp], rest[sp+1:]
+	if len(version) != 8 || string(version[:5]) != "HTTP/" || version[6] != '.' ||
+		!isDigit(version[5]) || !isDigit(version[7]) {
+		return errVersion
+	}
+	if version[5] != '1' || (version[7] != '0' && version[7] != '1') {
+		return errVersionSupport
+	}
+	req.Method, req.URI, req.Proto = method, target, version
+	req.ProtoMinor = int(version[7] - '0')
+	req.head = string(method) == "HEAD"
+	return parseTarget(req, target)
+}
+
+// isDigit reports whether c is an ASCII digit.
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// parseTarget sets Path and Query from the request-target in one of the four
+// RFC 9112 forms; asterisk-form only with OPTIONS and authority-form only
+// (and always) with CONNECT.
+func parseTarget(req *Request, target []byte) error {
+	for _, c := range target {
+		if c <= ' ' || c == 0x7f {
+			return errTarget
+		}
+	}
+	req.Path, req.Query = nil, nil
+	connect := string(req.Method) == "CONNECT"
+	switch {
+	case connect:
+		if target[0] == '/' || bytes.IndexByte(target, ':') < 1 || bytes.ContainsAny(target, "/?#@") {
+			return errTarget
+		}
+		return nil
+	case target[0] == '/':
+	case len(target) == 1 && target[0] == '*':
+		if string(req.Method) != "OPTIONS" {
+			return errTarget
+		}
+		req.Path = target
+		return nil
+	default:
+		n := schemeLen(target)
+		if n == 0 {
+			return errTarget
+		}
+		target = target[n:]
+		end := bytes.IndexAny(target, "/?")
+		if end < 0 {
+			end = len(target)
+		}
+		if end == 0 {
+			return errTarget // no authority
+		}
+		target = target[end:]
+		if len(target) == 0 || target[0] == '?' {
+			req.Path = slashPath
+			if len(target) > 0 {
+				req.Query = target[1:]
+			}
+			return nil
+		}
+	}
+	if q := bytes.IndexByte(target, '?'); q >= 0 {
+		req.Path, req.Query = target[:q], target[q+1:]
+	} else {
+		req.Path = target
+	}
+	return nil
+}
+
+// schemeLen returns the length of a leading "http://" or "https://"
+// (either case), or 0.
+func schemeLen(t []byte) int {
+	if len(t) >= 7 && equalFold(t[:7], "http://") {
+		return 7
+	}
+	if len(t) >= 8 && equalFold(t[:8], "https://") {
+		return 8
+	}
+	return 0
+}
+
+// parseFields parses the header section (ending with the empty line) and
+// derives the framing and connection facts from it.
+func parseFields(req *Request, p []byte) error {
+	req.Headers = req.Headers[:0]
+	req.ContentLength, req.Chunked = 0, false
+	req.expectContinue = false
+	var (
+		hosts                            int
+		haveLength, haveEncoding, encOK  bool
+		connClose, connKeepAlive, expect bool
+	)
+	for {
+		line, rest, err := nextLine(p)
+		if err != nil {
+			return err
+		}
+		p = rest
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return errObsFold
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 || !isToken(line[:colon]) {
+			return errHeaderName
+		}
+		name, value := line[:colon], trimOWS(line[colon+1:])
+		if !isFieldValue(value) {
+			return errHeaderValue
+		}
+		req.Headers = append(req.Headers, Header{Name: name, Value: value})
+		switch {
+		case equalFold(name, "host"):
+			hosts++
+		case equalFold(name, "content-length"):
+			n, ok := parseDecimal(value)
+			if !ok {
+				return errContentLength
+			}
+			if haveLength && n != req.ContentLength {
+				return errContentLengths
+			}
+			haveLength, req.ContentLength = true, n
+		case equalFold(name, "transfer-encoding"):
+			encOK = !haveEncoding && equalFold(value, "chunked")
+			haveEncoding = true
+		case equalFold(name, "connection"):
+			connClose = connClose || hasToken(value, "close")
+			connKeepAlive = connKeepAlive || hasToken(value, "keep-alive")
+		case equalFold(name, "expect"):
+			expect = equalFold(value, "100-continue")
+		}
+	}
+	if hosts > 1 || (hosts == 0 && req.ProtoMinor == 1) {
+		return errHost
+	}
+	if haveEncoding {
+		switch {
+		case haveLength:
+			return errLengthAndEncoding
+		case req.ProtoMinor == 0:
+			return errEncoding10
+		case !encOK:
+			return errEncoding
+		}
+		req.ContentLength, req.Chunked = -1, true
+	}
+	if req.ProtoMinor == 1 {
+		req.keepAlive = !connClose
+		req.expectContinue = expect
+	} else {
+		req.keepAlive = connKeepAlive && !connClose
+	}
+	return nil
+}

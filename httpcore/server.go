@@ -1,0 +1,244 @@
+package httpcore
+
+import (
+	"context"
+	"errors"
+	"log"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults for the zero values of the Server settings.
+const (
+	defaultKeepAlive      = 5 * time.Second
+	defaultHeaderTimeout  = 30 * time.Second
+	defaultMaxHeaderBytes = 64 << 10
+)
+
+// Handler serves one request. It must call w.WriteHeader exactly once before
+// writing a body; a handler that returns without doing so (or panics before
+// its head is sent) gets a 500 sent for it. The request's slices and body
+// are valid only until ServeHTTP returns.
+type Handler interface {
+	ServeHTTP(w *ResponseWriter, r *Request)
+}
+
+// HandlerFunc adapts a function to the Handler interface.
+type HandlerFunc func(w *ResponseWriter, r *Request)
+
+// ServeHTTP calls f(w, r).
+func (f HandlerFunc) ServeHTTP(w *ResponseWriter, r *Request) { f(w, r) }
+
+// Server is an HTTP/1.1 server. Set the exported fields before the first
+// call to Serve and do not change them afterwards; a Server must not be
+// copied after first use.
+type Server struct {
+	Handler        Handler
+	ServerHeader   string        // value of the Server field; empty: none
+	KeepAlive      time.Duration // idle time allowed between requests on a connection (default 5s)
+	HeaderTimeout  time.Duration // time to receive a complete request head once it started, and between body reads (default 30s)
+	MaxHeaderBytes int           // request line + header fields (default 64 KiB); over it: 431, or 414 for the request line
+	ErrorLog       *log.Logger   // nil: log.Default()
+
+	initOnce   sync.Once
+	serverLine []byte    // "Server: ...\r\n", or nil
+	largeBufs  sync.Pool // read buffers of MaxHeaderBytes + tailRoom
+
+	shutting  atomic.Bool
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+}
+
+// init derives what the settings imply, once.
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		if s.ServerHeader != "" {
+			s.serverLine = []byte("Server: " + s.ServerHeader + "\r\n")
+		}
+		size := s.maxHeaderBytes() + 2 + tailRoom
+		s.largeBufs.New = func() any { b := make([]byte, size); return &b }
+	})
+}
+
+// keepAlive returns the idle time allowed between requests.
+func (s *Server) keepAlive() time.Duration {
+	if s.KeepAlive > 0 {
+		return s.KeepAlive
+	}
+	return defaultKeepAlive
+}
+
+// headerTimeout returns the time allowed to receive a request head.
+func (s *Server) headerTimeout() time.Duration {
+	if s.HeaderTimeout > 0 {
+		return s.HeaderTimeout
+	}
+	return defaultHeaderTimeout
+}
+
+// maxHeaderBytes returns the size limit of a request head.
+func (s *Server) maxHeaderBytes() int {
+	if s.MaxHeaderBytes > 0 {
+		return s.MaxHeaderBytes
+	}
+	return defaultMaxHeaderBytes
+}
+
+// getLargeBuf returns a read buffer big enough for the largest head.
+func (s *Server) getLargeBuf() *[]byte { return s.largeBufs.Get().(*[]byte) }
+
+// logf logs through ErrorLog.
+func (s *Server) logf(format string, args ...any) {
+	l := s.ErrorLog
+	if l == nil {
+		l = log.Default()
+	}
+	l.Printf(format, args...)
+}
+
+// Serve accepts connections on l and serves each on its own goroutine. It
+// blocks until l fails or the server shuts down, and returns nil after
+// Shutdown or Close. Serve may run for several listeners at once.
+func (s *Server) Serve(l net.Listener) error {
+	s.init()
+	if !s.trackListener(l) {
+		l.Close()
+		return nil
+	}
+	defer s.untrackListener(l)
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.shutting.Load() {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			// Out of file descriptors and the like: wait, then retry.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.logf("httpcore: accept: %v; retrying in %v", err, backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		if c := s.track(nc); c != nil {
+			go c.serve()
+		}
+	}
+}
+
+// ServeConn serves requests on nc until it closes, blocking; it closes nc.
+// Shutdown and Close apply to it as to accepted connections.
+func (s *Server) ServeConn(nc net.Conn) {
+	s.init()
+	if c := s.track(nc); c != nil {
+		c.serve()
+	}
+}
+
+// Shutdown stops accepting, closes idle connections, lets requests in
+// progress finish their response (which carries "Connection: close") and
+// returns once every connection is closed, or with ctx's error when ctx
+// ends first.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutting.Store(true)
+	s.closeListeners()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if s.closeIdle() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// Close closes the listeners and every connection now.
+func (s *Server) Close() error {
+	s.shutting.Store(true)
+	s.closeListeners()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.state.Store(stateClosed)
+		c.nc.Close()
+	}
+	return nil
+}
+
+// trackListener records l for Shutdown; it reports false if the server is
+// already shutting down.
+func (s *Server) trackListener(l net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting.Load() {
+		return false
+	}
+	if s.listeners == nil {
+		s.listeners = make(map[net.Listener]struct{})
+	}
+	s.listeners[l] = struct{}{}
+	return true
+}
+
+// untrackListener forgets l.
+func (s *Server) untrackListener(l net.Listener) {
+	s.mu.Lock()
+	delete(s.listeners, l)
+	s.mu.Unlock()
+}
+
+// closeListeners closes every listener Serve is running on.
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for l := range s.listeners {
+		l.Close()
+	}
+}
+
+// track wraps nc in a conn and records it, or closes nc and returns nil if
+// the server is shutting down.
+func (s *Server) track(nc net.Conn) *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting.Load() {
+		nc.Close()
+		return nil
+	}
+	if s.conns == nil {
+		s.conns = make(map[*conn]struct{})
+	}
+	c := newConn(s, nc)
+	s.conns[c] = struct{}{}
+	return c
+}
+
+// untrack forgets c.
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// closeIdle closes the connections waiting for a request and returns how
+// many connections remain.
+func (s *Server) closeIdle() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.state.CompareAndSwap(stateIdle, stateClosed) {
+			c.nc.Close()
+		}
+	}
+	return len(s.conns)
+}

@@ -1,0 +1,179 @@
+package wsgi
+
+// #include <stdlib.h>
+// #include "bridge.h"
+import "C"
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+//go:embed boot.py
+var bootSource string
+
+// Config is what Start needs to load an application.
+type Config struct {
+	// Spec names the application: "module:callable", "pkg.mod:obj.attr",
+	// "module" (its "application"), or "module:factory()".
+	Spec string
+	// PythonPath entries go to the front of sys.path, after the working
+	// directory.
+	PythonPath []string
+	// Virtualenv, if set, is a virtualenv whose site-packages are used
+	// ahead of the system's.
+	Virtualenv string
+	// Threads is the number of executors (threads running the app).
+	Threads int
+	// Multiprocess says whether other worker processes serve the same app
+	// (wsgi.multiprocess).
+	Multiprocess bool
+	// Argv becomes sys.argv.
+	Argv []string
+	// ServerSoftware is SERVER_SOFTWARE.
+	ServerSoftware string
+	// ErrorLog receives application tracebacks; nil means log.Default().
+	ErrorLog *log.Logger
+}
+
+// ErrLoad is returned by Start when the application cannot be loaded; the
+// reason (a traceback or a one-line message) has been written to stderr.
+var ErrLoad = errors.New("the application could not be loaded")
+
+// App is a loaded application with its executors.
+type App struct {
+	jobs      chan *job
+	executors []*executor
+	wg        sync.WaitGroup
+	errorLog  *log.Logger
+	closeOnce sync.Once
+}
+
+// registry maps executor ids to executors for the C callbacks.
+var registry []*executor
+
+var started bool
+
+// Start initialises the interpreter, loads the application and starts its
+// executors. It may be called once per process, from the goroutine that
+// will also call Close, locked to its OS thread (that thread becomes
+// Python's main thread).
+func Start(cfg Config) (*App, error) {
+	if started {
+		return nil, errors.New("wsgi: Start called twice")
+	}
+	started = true
+	if cfg.Threads < 1 {
+		cfg.Threads = 1
+	}
+	if cfg.ErrorLog == nil {
+		cfg.ErrorLog = log.Default()
+	}
+	if err := initInterpreter(&cfg); err != nil {
+		return nil, err
+	}
+	a := &App{jobs: make(chan *job), errorLog: cfg.ErrorLog}
+	registry = make([]*executor, cfg.Threads)
+	ready := make(chan error, cfg.Threads)
+	for i := range registry {
+		e := &executor{id: i, app: a}
+		registry[i] = e
+		a.executors = append(a.executors, e)
+		a.wg.Add(1)
+		go e.run(ready)
+	}
+	var err error
+	for range registry {
+		if e := <-ready; e != nil {
+			err = e
+		}
+	}
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func initInterpreter(cfg *Config) error {
+	var toFree []unsafe.Pointer
+	cstr := func(s string) *C.char {
+		p := C.CString(s)
+		toFree = append(toFree, unsafe.Pointer(p))
+		return p
+	}
+	defer func() {
+		for _, p := range toFree {
+			C.free(p)
+		}
+	}()
+	argv := cfg.Argv
+	if len(argv) == 0 {
+		argv = []string{os.Args[0]}
+	}
+	cargv := C.malloc(C.size_t(len(argv)) * C.size_t(unsafe.Sizeof((*C.char)(nil))))
+	toFree = append(toFree, cargv)
+	av := unsafe.Slice((**C.char)(cargv), len(argv))
+	for i, a := range argv {
+		av[i] = cstr(a)
+	}
+	c := C.gw_config{
+		argc:            C.int(len(argv)),
+		argv:            (**C.char)(cargv),
+		boot_source:     cstr(bootSource),
+		spec:            cstr(cfg.Spec),
+		pythonpath:      cstr(strings.Join(cfg.PythonPath, "\n")),
+		virtualenv:      cstr(cfg.Virtualenv),
+		multithread:     boolInt(cfg.Threads > 1),
+		multiprocess:    boolInt(cfg.Multiprocess),
+		server_software: cstr(cfg.ServerSoftware),
+		errfd:           2,
+	}
+	if C.gw_init(&c) != 0 {
+		return ErrLoad
+	}
+	return nil
+}
+
+func boolInt(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Serve runs one request through the application and writes its response
+// to sink. It blocks until the response is complete; it may be called from
+// any number of goroutines, each request waiting for a free executor.
+func (a *App) Serve(r *Request, sink ResponseSink) {
+	j := jobPool.Get().(*job)
+	j.req, j.sink = r, sink
+	a.jobs <- j
+	<-j.done
+	j.req, j.sink = nil, nil
+	jobPool.Put(j)
+}
+
+// Close stops the executors once their current requests are done and
+// finalizes the interpreter (atexit handlers run). It must be called from
+// the goroutine that called Start, after every Serve has returned.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		close(a.jobs)
+		a.wg.Wait()
+		if C.gw_finalize() != 0 {
+			err = fmt.Errorf("wsgi: Python finalization reported an error")
+		}
+	})
+	return err
+}
+
+// PythonVersion is the embedded interpreter's version (sys.version).
+func PythonVersion() string { return C.GoString(C.gw_python_version()) }

@@ -1,0 +1,82 @@
+# The boot module: run once in each worker, before serving, to set up
+# sys.path and sys.executable and to load the application from its spec.
+# It runs inside the _gowsgi module; the C side calls boot().
+import importlib
+import os
+import site
+import sys
+
+
+class AppLoadError(Exception):
+    """The spec names nothing usable; the message is the whole reason."""
+
+
+def _real_executable():
+    # Embedded, sys.executable is the gowsgi binary; apps that spawn
+    # sys.executable (multiprocessing's spawn, subprocess) need Python.
+    name = "python%d.%d" % sys.version_info[:2]
+    for prefix in (sys.base_exec_prefix, sys.exec_prefix):
+        path = os.path.join(prefix, "bin", name)
+        if os.access(path, os.X_OK):
+            return path
+    return sys.executable
+
+
+def _add_virtualenv(venv):
+    lib = os.path.join(venv, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+    if not os.path.isdir(lib):
+        raise AppLoadError("virtualenv %r has no %s" % (venv, lib))
+    before = list(sys.path)
+    site.addsitedir(lib)
+    # addsitedir appends; the venv's packages must win over the system's.
+    added = [p for p in sys.path if p not in before]
+    sys.path[:] = added + before
+
+
+def _setup_paths(pythonpath, virtualenv):
+    if virtualenv:
+        _add_virtualenv(virtualenv)
+    entries = [os.path.abspath(p) for p in pythonpath.split("\n") if p]
+    first = [os.getcwd()] + entries
+    sys.path[:] = first + [p for p in sys.path if p not in first and p != ""]
+
+
+def _resolve(spec):
+    module_name, sep, expr = spec.partition(":")
+    if not module_name or (sep and not expr):
+        raise AppLoadError("malformed application spec %r: expected MODULE or MODULE:CALLABLE" % spec)
+    if not sep:
+        expr = "application"
+    call = expr.endswith("()")
+    if call:
+        expr = expr[:-2]
+    if not all(part.isidentifier() for part in expr.split(".")):
+        raise AppLoadError(
+            "malformed application spec %r: %r is not an attribute name or a call like factory()" % (spec, expr)
+        )
+    try:
+        obj = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name is not None and (module_name + ".").startswith(e.name + "."):
+            raise AppLoadError("no module named %r (sys.path: %s)" % (module_name, sys.path[:3])) from None
+        raise
+    for part in expr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise AppLoadError("failed to find attribute %r in %r" % (expr, module_name)) from None
+    if call:
+        if not callable(obj):
+            raise AppLoadError("%r in %r is not callable, cannot call it as a factory" % (expr, module_name))
+        obj = obj()
+    if not callable(obj):
+        raise AppLoadError("application object %r in %r must be callable, got %s" % (expr, module_name, type(obj).__name__))
+    return obj
+
+
+def boot(spec, pythonpath, virtualenv):
+    sys.executable = _real_executable()
+    if hasattr(sys, "_base_executable"):
+        sys._base_executable = sys.executable
+    _setup_paths(pythonpath, virtualenv)
+    return _resolve(spec)

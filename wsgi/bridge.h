@@ -1,0 +1,172 @@
+/*
+ * bridge.h: the C side of the WSGI bridge.
+ *
+ * Go calls into this layer once per request (gw_call) and once per streamed
+ * chunk (gw_next); everything Python-facing (the environ dict, start_response,
+ * wsgi.input, wsgi.errors, iterating the response) happens here, holding the
+ * GIL only for the length of a call. Only the public CPython C API is used so
+ * the same source builds against 3.11 and newer.
+ */
+#ifndef GOWSGI_BRIDGE_H
+#define GOWSGI_BRIDGE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+/* Keys interned at start-up; Go names them by index in gw_field.key. The
+ * order must match the keyXxx constants in fields.go. */
+enum {
+    GW_K_REQUEST_METHOD,
+    GW_K_SCRIPT_NAME,
+    GW_K_PATH_INFO,
+    GW_K_QUERY_STRING,
+    GW_K_CONTENT_TYPE,
+    GW_K_CONTENT_LENGTH,
+    GW_K_SERVER_NAME,
+    GW_K_SERVER_PORT,
+    GW_K_SERVER_PROTOCOL,
+    GW_K_REMOTE_ADDR,
+    GW_K_REMOTE_PORT,
+    GW_K_RAW_URI,
+    GW_K_URL_SCHEME,
+    GW_K_HTTP_HOST,
+    GW_K_HTTP_USER_AGENT,
+    GW_K_HTTP_ACCEPT,
+    GW_K_HTTP_ACCEPT_ENCODING,
+    GW_K_HTTP_ACCEPT_LANGUAGE,
+    GW_K_HTTP_CONNECTION,
+    GW_K_HTTP_COOKIE,
+    GW_K_HTTP_REFERER,
+    GW_K_HTTP_CACHE_CONTROL,
+    GW_K_HTTP_ORIGIN,
+    GW_K_HTTP_AUTHORIZATION,
+    GW_K_HTTP_X_FORWARDED_FOR,
+    GW_K_HTTP_X_FORWARDED_PROTO,
+    GW_K_HTTP_X_REQUESTED_WITH,
+    GW_K_HTTP_IF_NONE_MATCH,
+    GW_K_HTTP_IF_MODIFIED_SINCE,
+    GW_K_HTTP_UPGRADE_INSECURE_REQUESTS,
+    GW_K_HTTP_SEC_FETCH_MODE,
+    GW_K_HTTP_SEC_FETCH_SITE,
+    GW_K_HTTP_SEC_FETCH_DEST,
+    GW_K_HTTP_PRAGMA,
+    GW_K_HTTP_EXPECT,
+    GW_K_HTTP_TRANSFER_ENCODING,
+    GW_NKEYS
+};
+
+/* gw_field is one environ entry. Go fills an array of them plus one flat
+ * byte buffer; offsets index that buffer. key < 0 means the key's bytes are
+ * in the buffer at koff/klen (an uncommon HTTP_ header). */
+typedef struct {
+    int32_t key;
+    uint32_t flags;
+    uint32_t koff, klen;
+    uint32_t voff, vlen;
+} gw_field;
+
+/* gw_field.flags */
+#define GW_F_HEADER 1 /* an HTTP_ header: a repeat is joined with "," */
+
+/* gw_chunk points at bytes owned by a Python object the executor holds until
+ * its next call. */
+typedef struct {
+    const char *p;
+    Py_ssize_t n;
+} gw_chunk;
+
+/* Results of gw_call and gw_next. */
+enum {
+    GW_DONE = 0,   /* head and the whole body are in the executor's output */
+    GW_STREAM = 1, /* head and one chunk are there; call gw_next for more */
+    GW_ERROR = 2,  /* the app failed; errtext holds the traceback */
+    GW_GONE = 3,   /* the client went away (a write from the app failed) */
+};
+
+/* gw_exec is one executor's state: its Python thread state and the output
+ * of its current request. Allocated by gw_exec_new, owned by one OS thread. */
+typedef struct gw_exec {
+    int id;
+    PyThreadState *ts;
+
+    /* output of the last call, valid until the next call */
+    gw_chunk status;
+    gw_chunk *hdrs; /* name, value, name, value ... */
+    int nhdrs;      /* number of pairs */
+    int caphdrs;
+    gw_chunk *body;
+    int nbody;
+    int capbody;
+    char *errtext;
+    Py_ssize_t errlen;
+    Py_ssize_t errcap;
+
+    /* the request in progress */
+    PyObject *sr;     /* start_response object */
+    PyObject *input;  /* wsgi.input object */
+    PyObject *result; /* iterable the app returned */
+    PyObject *iter;   /* its iterator while streaming */
+    PyObject **held;  /* objects whose bytes the output points into */
+    int nheld;
+    int capheld;
+    int head_sent;    /* the head went to Go (write() or a streamed chunk) */
+    int64_t declared_length; /* Content-Length the app declared, or -1 */
+    int64_t body_bytes;      /* body bytes handed to Go so far */
+} gw_exec;
+
+/* gw_config carries the start-up settings from Go. Strings are C strings
+ * owned by Go's caller for the duration of gw_init. */
+typedef struct {
+    int argc;
+    char **argv;
+    const char *boot_source; /* Python source of the boot module */
+    const char *spec;
+    const char *pythonpath;  /* entries separated by '\n' */
+    const char *virtualenv;
+    int multithread;
+    int multiprocess;
+    const char *server_software;
+    int errfd; /* file descriptor wsgi.errors writes to */
+} gw_config;
+
+/* interp.c */
+int gw_init(const gw_config *cfg);
+int gw_finalize(void);
+const char *gw_python_version(void);
+
+/* exec.c */
+int gw_exec_init(void);
+gw_exec *gw_exec_new(int id);
+void gw_exec_free(gw_exec *ex);
+int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, int64_t content_length);
+int gw_next(gw_exec *ex, int stop);
+
+/* environ.c */
+int gw_environ_init(const gw_config *cfg);
+PyObject *gw_environ_build(const char *buf, const gw_field *fields, int nfields, PyObject *input);
+
+/* startresponse.c */
+int gw_start_response_init(PyObject *module);
+PyObject *gw_start_response_new(gw_exec *ex);
+int gw_start_response_called(PyObject *sr);
+int gw_head_prepare(gw_exec *ex);
+void gw_start_response_detach(PyObject *sr);
+void gw_start_response_reset(PyObject *sr);
+
+/* input.c */
+int gw_input_init(PyObject *module);
+PyObject *gw_input_new(gw_exec *ex, int64_t content_length);
+void gw_input_detach(PyObject *input);
+
+/* errors.c */
+int gw_errors_init(PyObject *module, int fd);
+PyObject *gw_errors_stream(void);
+
+/* shared helpers (exec.c) */
+int gw_forked(void);
+void gw_format_exception(gw_exec *ex);
+int gw_hold(gw_exec *ex, PyObject *obj);
+int gw_body_append(gw_exec *ex, const char *p, Py_ssize_t n);
+
+#endif

@@ -1,0 +1,145 @@
+package wsgi
+
+// #include "bridge.h"
+import "C"
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// job is one request waiting for, or being served by, an executor.
+type job struct {
+	req  *Request
+	sink ResponseSink
+	done chan struct{}
+}
+
+var jobPool = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
+
+// executor runs requests on one OS thread holding one Python thread state.
+type executor struct {
+	id     int
+	app    *App
+	c      *C.gw_exec
+	fields fieldBuilder
+	hdrs   []Header
+
+	// mu guards cur and headGiven against an app thread that calls
+	// write() or reads wsgi.input outside its request.
+	mu        sync.Mutex
+	cur       *job
+	headGiven bool
+}
+
+var errNoThreadState = errors.New("wsgi: cannot create a Python thread state for an executor")
+
+func (e *executor) run(ready chan<- error) {
+	defer e.app.wg.Done()
+	// Never unlocked: the thread holds Python's thread state for life, and
+	// exits with this goroutine.
+	runtime.LockOSThread()
+	e.c = C.gw_exec_new(C.int(e.id))
+	if e.c == nil {
+		ready <- errNoThreadState
+		return
+	}
+	ready <- nil
+	for j := range e.app.jobs {
+		e.serve(j)
+		j.done <- struct{}{}
+	}
+	C.gw_exec_free(e.c)
+}
+
+func (e *executor) serve(j *job) {
+	r := j.req
+	e.fields.build(r)
+	e.mu.Lock()
+	e.cur, e.headGiven = j, false
+	e.mu.Unlock()
+
+	var bufp *C.char
+	if len(e.fields.buf) > 0 {
+		bufp = (*C.char)(unsafe.Pointer(&e.fields.buf[0]))
+	}
+	rc := C.gw_call(e.c, bufp, &e.fields.fields[0], C.int(len(e.fields.fields)), C.int64_t(r.ContentLength))
+	for rc == C.GW_STREAM {
+		stop := C.int(0)
+		if e.emit(j) != nil || j.sink.Flush() != nil {
+			stop = 1
+		}
+		rc = C.gw_next(e.c, stop)
+	}
+	switch rc {
+	case C.GW_DONE:
+		e.emit(j)
+	case C.GW_ERROR:
+		e.fail(j)
+	case C.GW_GONE:
+		j.sink.Abort()
+	}
+	e.mu.Lock()
+	e.cur = nil
+	e.mu.Unlock()
+}
+
+// emit hands the head (once) and the body chunks of the last call to the
+// sink. The views point into Python objects the executor holds until its
+// next call; the sink copies them.
+func (e *executor) emit(j *job) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.giveHead(j)
+	for _, ch := range unsafe.Slice(e.c.body, int(e.c.nbody)) {
+		if _, err := j.sink.Write(view(ch)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// giveHead passes the prepared status and headers to the sink once per
+// request. The caller holds e.mu.
+func (e *executor) giveHead(j *job) {
+	if e.headGiven {
+		return
+	}
+	e.headGiven = true
+	e.hdrs = e.hdrs[:0]
+	pairs := unsafe.Slice(e.c.hdrs, 2*int(e.c.nhdrs))
+	for i := 0; i < len(pairs); i += 2 {
+		e.hdrs = append(e.hdrs, Header{Name: view(pairs[i]), Value: view(pairs[i+1])})
+	}
+	j.sink.WriteHeader(view(e.c.status), e.hdrs)
+}
+
+var (
+	status500   = []byte("500 Internal Server Error")
+	headers500  = []Header{{Name: []byte("Content-Type"), Value: []byte("text/plain; charset=utf-8")}}
+	body500     = []byte("Internal Server Error\n")
+	errorPrefix = "Error handling request "
+)
+
+// fail logs the app's traceback and answers 500, or, when the head is
+// already out, breaks the connection so the client sees an incomplete
+// response rather than a truncated one passed off as whole.
+func (e *executor) fail(j *job) {
+	e.app.errorLog.Printf("%s%s %s\n%s", errorPrefix, j.req.Method, j.req.URI,
+		unsafe.Slice((*byte)(unsafe.Pointer(e.c.errtext)), int(e.c.errlen)))
+	if e.headGiven || j.sink.HeadSent() {
+		j.sink.Abort()
+		return
+	}
+	j.sink.WriteHeader(status500, headers500)
+	j.sink.Write(body500)
+}
+
+func view(ch C.gw_chunk) []byte {
+	if ch.n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(ch.p)), int(ch.n))
+}

@@ -1,0 +1,181 @@
+package wsgi
+
+// #include "bridge.h"
+import "C"
+
+import "bytes"
+
+// Environ keys interned by environ.c, in the order of its GW_K_ enum.
+const (
+	keyRequestMethod = iota
+	keyScriptName
+	keyPathInfo
+	keyQueryString
+	keyContentType
+	keyContentLength
+	keyServerName
+	keyServerPort
+	keyServerProtocol
+	keyRemoteAddr
+	keyRemotePort
+	keyRawURI
+	keyURLScheme
+	keyFirstHeader // the HTTP_ keys below follow commonHeaders' order
+)
+
+// customKey marks a field whose key is spelled out in the buffer.
+const customKey = -1
+
+// commonHeaders are the request headers whose HTTP_ keys are interned, in
+// the order of environ.c's GW_K_HTTP_ entries.
+var commonHeaders = []string{
+	"host", "user-agent", "accept", "accept-encoding", "accept-language", "connection", "cookie",
+	"referer", "cache-control", "origin", "authorization", "x-forwarded-for", "x-forwarded-proto",
+	"x-requested-with", "if-none-match", "if-modified-since", "upgrade-insecure-requests",
+	"sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest", "pragma", "expect", "transfer-encoding",
+}
+
+// fieldBuilder lays a request out as C fields over one flat byte buffer,
+// the form gw_call reads in a single crossing. It is reused across
+// requests and allocates nothing once its buffers have grown.
+type fieldBuilder struct {
+	buf    []byte
+	fields []C.gw_field
+}
+
+func (b *fieldBuilder) reset() {
+	b.buf = b.buf[:0]
+	b.fields = b.fields[:0]
+}
+
+func (b *fieldBuilder) add(key int, flags uint32, value []byte) {
+	off := len(b.buf)
+	b.buf = append(b.buf, value...)
+	b.fields = append(b.fields, C.gw_field{
+		key: C.int32_t(key), flags: C.uint32_t(flags),
+		voff: C.uint32_t(off), vlen: C.uint32_t(len(value)),
+	})
+}
+
+// addPath adds PATH_INFO: the path percent-decoded, bytes kept as they are
+// (environ.c turns them into a latin-1 str).
+func (b *fieldBuilder) addPath(path []byte) {
+	off := len(b.buf)
+	b.buf = appendUnescaped(b.buf, path)
+	b.fields = append(b.fields, C.gw_field{
+		key: keyPathInfo, voff: C.uint32_t(off), vlen: C.uint32_t(len(b.buf) - off),
+	})
+}
+
+// addHeader adds one request header under its CGI name. Names holding an
+// underscore are dropped: "X_Foo" and "X-Foo" would both be HTTP_X_FOO, and
+// a proxy that checks one would let the other through.
+func (b *fieldBuilder) addHeader(name, value []byte) {
+	if bytes.IndexByte(name, '_') >= 0 {
+		return
+	}
+	switch {
+	case asciiEqualFold(name, "content-type"):
+		b.add(keyContentType, C.GW_F_HEADER, value)
+		return
+	case asciiEqualFold(name, "content-length"):
+		b.add(keyContentLength, C.GW_F_HEADER, value)
+		return
+	}
+	for i, h := range commonHeaders {
+		if asciiEqualFold(name, h) {
+			b.add(keyFirstHeader+i, C.GW_F_HEADER, value)
+			return
+		}
+	}
+	koff := len(b.buf)
+	b.buf = append(b.buf, "HTTP_"...)
+	for _, c := range name {
+		switch {
+		case c == '-':
+			c = '_'
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		b.buf = append(b.buf, c)
+	}
+	klen := len(b.buf) - koff
+	voff := len(b.buf)
+	b.buf = append(b.buf, value...)
+	b.fields = append(b.fields, C.gw_field{
+		key: customKey, flags: C.GW_F_HEADER,
+		koff: C.uint32_t(koff), klen: C.uint32_t(klen),
+		voff: C.uint32_t(voff), vlen: C.uint32_t(len(value)),
+	})
+}
+
+// build lays out the whole environ of r.
+func (b *fieldBuilder) build(r *Request) {
+	b.reset()
+	b.add(keyRequestMethod, 0, r.Method)
+	b.addPath(r.Path)
+	b.add(keyQueryString, 0, r.Query)
+	b.add(keyServerProtocol, 0, r.Proto)
+	b.add(keyRawURI, 0, r.URI)
+	b.add(keyServerName, 0, r.ServerName)
+	b.add(keyServerPort, 0, r.ServerPort)
+	b.add(keyRemoteAddr, 0, r.RemoteAddr)
+	b.add(keyRemotePort, 0, r.RemotePort)
+	if r.Scheme != "" && r.Scheme != "http" {
+		off := len(b.buf)
+		b.buf = append(b.buf, r.Scheme...)
+		b.fields = append(b.fields, C.gw_field{key: keyURLScheme, voff: C.uint32_t(off), vlen: C.uint32_t(len(r.Scheme))})
+	}
+	for _, h := range r.Headers {
+		b.addHeader(h.Name, h.Value)
+	}
+}
+
+// asciiEqualFold reports whether b equals the lower-case ASCII string s,
+// ignoring case in b.
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// appendUnescaped appends p with %XX escapes decoded; a '%' not followed
+// by two hex digits is kept as it is.
+func appendUnescaped(dst, p []byte) []byte {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '%' && i+2 < len(p) {
+			hi, ok1 := unhex(p[i+1])
+			lo, ok2 := unhex(p[i+2])
+			if ok1 && ok2 {
+				dst = append(dst, hi<<4|lo)
+				i += 2
+				continue
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}

@@ -1,0 +1,131 @@
+/*
+ * interp.c: starting and stopping the embedded interpreter, and loading the
+ * application through the boot module (boot.py, embedded by Go).
+ */
+#include "bridge.h"
+
+#include <unistd.h>
+
+/* The application callable, loaded once by gw_init. */
+PyObject *gw_app;
+
+/* The module holding the bridge's types and the boot functions. */
+static PyObject *gw_module;
+
+/* The main thread's state, parked while executors run. */
+static PyThreadState *main_ts;
+
+static pid_t gw_pid;
+
+/* gw_forked reports whether this is a child the app forked: such a child
+ * has no Go runtime, so callbacks into Go must not be attempted. */
+int gw_forked(void) { return getpid() != gw_pid; }
+
+static struct PyModuleDef gw_moduledef = {
+    PyModuleDef_HEAD_INIT, "_gowsgi", "gowsgi server internals", -1, NULL,
+};
+
+static int set_argv(PyConfig *config, const gw_config *cfg) {
+    PyStatus st = PyConfig_SetBytesArgv(config, cfg->argc, cfg->argv);
+    if (PyStatus_Exception(st)) {
+        fprintf(stderr, "gowsgi: python argv: %s\n", st.err_msg ? st.err_msg : "error");
+        return -1;
+    }
+    return 0;
+}
+
+/* boot runs boot.py's boot() with the settings, leaving gw_app set.
+ * Failure leaves a Python exception set. */
+static int boot(const gw_config *cfg) {
+    PyObject *code = Py_CompileString(cfg->boot_source, "<gowsgi boot>", Py_file_input);
+    if (code == NULL)
+        return -1;
+    PyObject *dict = PyModule_GetDict(gw_module); /* borrowed */
+    if (PyDict_GetItemString(dict, "__builtins__") == NULL &&
+        PyDict_SetItemString(dict, "__builtins__", PyEval_GetBuiltins()) < 0) {
+        Py_DECREF(code);
+        return -1;
+    }
+    PyObject *r = PyEval_EvalCode(code, dict, dict);
+    Py_DECREF(code);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    PyObject *fn = PyDict_GetItemString(dict, "boot"); /* borrowed */
+    if (fn == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "boot module defines no boot()");
+        return -1;
+    }
+    gw_app = PyObject_CallFunction(fn, "sss", cfg->spec, cfg->pythonpath, cfg->virtualenv);
+    return gw_app == NULL ? -1 : 0;
+}
+
+/* report_boot_error prints why the app could not load: the one-line reason
+ * for the boot module's own AppLoadError, the traceback for anything else. */
+static void report_boot_error(const char *spec) {
+    PyObject *dict = PyModule_GetDict(gw_module);
+    PyObject *loaderr = PyDict_GetItemString(dict, "AppLoadError"); /* borrowed */
+    if (loaderr != NULL && PyErr_ExceptionMatches(loaderr)) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        PyObject *s = value ? PyObject_Str(value) : NULL;
+        const char *msg = s ? PyUnicode_AsUTF8(s) : NULL;
+        fprintf(stderr, "gowsgi: cannot load the application: %s\n", msg ? msg : "unknown error");
+        Py_XDECREF(s);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+        PyErr_Clear();
+        return;
+    }
+    fprintf(stderr, "gowsgi: cannot load the application '%s':\n", spec);
+    PyErr_Print();
+}
+
+/* gw_init starts the interpreter without signal handlers (Go owns the
+ * process's signals), loads the app, and releases the GIL. It runs on the
+ * thread that will stay Python's main thread. Returns 0, or -1 after
+ * printing the reason to stderr. */
+int gw_init(const gw_config *cfg) {
+    gw_pid = getpid();
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    config.install_signal_handlers = 0;
+    config.parse_argv = 0;
+    if (set_argv(&config, cfg) < 0) {
+        PyConfig_Clear(&config);
+        return -1;
+    }
+    PyStatus st = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(st)) {
+        fprintf(stderr, "gowsgi: cannot start Python: %s\n", st.err_msg ? st.err_msg : "error");
+        return -1;
+    }
+    gw_module = PyModule_Create(&gw_moduledef);
+    if (gw_module == NULL || gw_errors_init(gw_module, cfg->errfd) < 0 ||
+        gw_input_init(gw_module) < 0 || gw_start_response_init(gw_module) < 0 || gw_exec_init() < 0 ||
+        gw_environ_init(cfg) < 0) {
+        PyErr_Print();
+        return -1;
+    }
+    PyObject *modules = PyImport_GetModuleDict(); /* borrowed */
+    if (PyDict_SetItemString(modules, "_gowsgi", gw_module) < 0 || boot(cfg) < 0) {
+        report_boot_error(cfg->spec);
+        return -1;
+    }
+    main_ts = PyEval_SaveThread();
+    return 0;
+}
+
+/* gw_finalize takes the GIL back on the main thread and finalizes the
+ * interpreter: atexit handlers and pending finalizers run. */
+int gw_finalize(void) {
+    PyEval_RestoreThread(main_ts);
+    Py_CLEAR(gw_app);
+    return Py_FinalizeEx();
+}
+
+/* gw_python_version is the embedded interpreter's version string. */
+const char *gw_python_version(void) { return Py_GetVersion(); }

@@ -1,0 +1,44 @@
+package wsgi
+
+import "io"
+
+// Header is one header field as bytes.
+type Header struct{ Name, Value []byte }
+
+// Request is what the bridge needs of one HTTP request to build its environ.
+// The byte slices are read during Serve only.
+type Request struct {
+	Method []byte
+	URI    []byte // the request target as sent (RAW_URI)
+	Path   []byte // the path, still percent-encoded
+	Query  []byte
+	Proto  []byte // "HTTP/1.1"
+	// Scheme is "http" or "https" (wsgi.url_scheme).
+	Scheme  string
+	Headers []Header
+	// ContentLength is the body's length, or -1 when it is not known
+	// in advance (chunked).
+	ContentLength int64
+	// Body yields the request body and never reads past it.
+	Body       io.Reader
+	RemoteAddr []byte
+	RemotePort []byte
+	ServerName []byte
+	ServerPort []byte
+}
+
+// ResponseSink receives one response. The bridge calls WriteHeader once,
+// before any Write, unless it reports an error before the head is out.
+type ResponseSink interface {
+	// WriteHeader records the status ("200 OK") and headers; it copies them.
+	WriteHeader(status []byte, headers []Header)
+	// Write sends or buffers body bytes; an error means the client is gone.
+	Write(p []byte) (int, error)
+	// Flush sends everything buffered so far.
+	Flush() error
+	// HeadSent reports whether the status line has gone to the client.
+	HeadSent() bool
+	// Abort ends a response that cannot be completed properly (the app
+	// failed after its head was sent): the connection is closed.
+	Abort()
+}
