@@ -1,0 +1,72 @@
+package wsgi
+
+import "testing"
+
+func TestAppendUnescaped(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/plain", "/plain"},
+		{"/a%20b", "/a b"},
+		{"/%2Fslash", "//slash"},
+		{"/caf%C3%a9", "/caf\xc3\xa9"},
+		{"/bad%zz", "/bad%zz"},
+		{"/trail%4", "/trail%4"},
+		{"/end%", "/end%"},
+		{"%41%42", "AB"},
+	}
+	for _, tt := range tests {
+		if got := string(appendUnescaped(nil, []byte(tt.in))); got != tt.want {
+			t.Errorf("appendUnescaped(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestHeaderKeys(t *testing.T) {
+	tests := []struct {
+		name    string
+		key     int
+		spelled string // the key's bytes for an uncommon header
+	}{
+		{"Host", keyFirstHeader, ""},
+		{"USER-AGENT", keyFirstHeader + 1, ""},
+		{"Content-Type", keyContentType, ""},
+		{"content-length", keyContentLength, ""},
+		{"X-Request-Id", customKey, "HTTP_X_REQUEST_ID"},
+		{"x-lower", customKey, "HTTP_X_LOWER"},
+		{"X_Under", -2, ""}, // dropped
+	}
+	for _, tt := range tests {
+		var b fieldBuilder
+		b.addHeader([]byte(tt.name), []byte("v"))
+		if tt.key == -2 {
+			if len(b.fields) != 0 {
+				t.Errorf("%s: kept, want dropped", tt.name)
+			}
+			continue
+		}
+		if len(b.fields) != 1 || int(b.fields[0].key) != tt.key {
+			t.Errorf("%s: fields %+v, want key %d", tt.name, b.fields, tt.key)
+			continue
+		}
+		f := b.fields[0]
+		if got := string(b.buf[f.koff : f.koff+f.klen]); got != tt.spelled {
+			t.Errorf("%s: key bytes %q, want %q", tt.name, got, tt.spelled)
+		}
+		if got := string(b.buf[f.voff : f.voff+f.vlen]); got != "v" {
+			t.Errorf("%s: value %q", tt.name, got)
+		}
+	}
+}
+
+func BenchmarkFieldBuild(b *testing.B) {
+	r := get("/some/path%20x", "q=1")
+	r.Headers = append(r.Headers,
+		Header{[]byte("User-Agent"), []byte("wrk")},
+		Header{[]byte("Accept"), []byte("*/*")},
+		Header{[]byte("X-Request-Id"), []byte("abc")},
+	)
+	var fb fieldBuilder
+	b.ReportAllocs()
+	for b.Loop() {
+		fb.build(r)
+	}
+}
