@@ -1,0 +1,234 @@
+package main
+
+// The end-to-end tests run the real binary: TestMain builds it once, and
+// each test starts it on a free loopback port and talks HTTP to it.
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gowsgi-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "gowsgi")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building gowsgi:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// logBuffer collects a process's output for assertions.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// server is a running bin/gowsgi serve.
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	log  *logBuffer
+	done chan struct{}
+	err  error // from Wait, once done is closed
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// launch starts the binary with args and returns without waiting for it.
+func launch(t *testing.T, args ...string) *server {
+	t.Helper()
+	s := &server{log: &logBuffer{}, done: make(chan struct{})}
+	s.cmd = exec.Command(binary, args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(15 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.done
+			t.Errorf("server did not stop on SIGTERM; log:\n%s", s.log)
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.log)
+		}
+	})
+	return s
+}
+
+// startServer starts `gowsgi serve` on a free port with the test apps'
+// directory as --chdir, and waits until it answers.
+func startServer(t *testing.T, spec string, flags ...string) *server {
+	t.Helper()
+	addr := freePort(t)
+	args := append([]string{"serve", "--bind", addr, "--chdir", "testdata"}, flags...)
+	s := launch(t, append(args, spec)...)
+	s.addr = addr
+	s.waitReady(t)
+	return s
+}
+
+func (s *server) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			t.Fatalf("server exited before serving: %v\n%s", s.err, s.log)
+		default:
+		}
+		if strings.Count(s.log.String(), `msg="worker ready"`) >= s.workers() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("server not ready after 20s:\n%s", s.log)
+}
+
+func (s *server) workers() int {
+	for i, a := range s.cmd.Args {
+		if (a == "--workers" || a == "-w") && i+1 < len(s.cmd.Args) {
+			var n int
+			fmt.Sscan(s.cmd.Args[i+1], &n)
+			return n
+		}
+	}
+	return 1
+}
+
+// wait waits for the process to exit by itself and returns its exit code.
+func (s *server) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(limit):
+		t.Fatalf("still running after %v:\n%s", limit, s.log)
+	}
+	return s.cmd.ProcessState.ExitCode()
+}
+
+// client makes one request per connection, so a request never lands on a
+// kept-alive connection of a worker that was killed.
+var client = &http.Client{
+	Timeout:   10 * time.Second,
+	Transport: &http.Transport{DisableKeepAlives: true},
+}
+
+func (s *server) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := client.Get("http://" + s.addr + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading body: %v", path, err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// rawConn is a plain TCP connection for exchanges net/http would not make.
+type rawConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (s *server) dial(t *testing.T) *rawConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return &rawConn{Conn: c, r: bufio.NewReader(c)}
+}
+
+func (c *rawConn) send(t *testing.T, raw string) {
+	t.Helper()
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// response reads one response off the connection.
+func (c *rawConn) response(t *testing.T, method string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(c.r, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("reading response: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading body: %v", err)
+	}
+	return resp, string(body)
+}
+
+// childPIDs lists the direct children of pid (the workers of a parent).
+func childPIDs(t *testing.T, pid int) []int {
+	t.Helper()
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var pids []int
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, field := range strings.Fields(string(b)) {
+			var p int
+			fmt.Sscan(field, &p)
+			pids = append(pids, p)
+		}
+	}
+	return pids
+}

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestSamplesAnswer(t *testing.T) {
+	for _, spec := range []string{"hello:app", "flask_app:app", "pyramid_app:app", "django_app:app"} {
+		t.Run(spec, func(t *testing.T) {
+			s := startServer(t, spec, "--chdir", "../../pyapps")
+			code, body := s.get(t, "/")
+			if code != 200 || !strings.Contains(body, "Hello") {
+				t.Errorf("GET / = %d %q", code, body)
+			}
+		})
+	}
+}
+
+func TestSpecForms(t *testing.T) {
+	for _, spec := range []string{"e2eapp:app", "e2eapp:factory()"} {
+		t.Run(spec, func(t *testing.T) {
+			s := startServer(t, spec)
+			if code, body := s.get(t, "/"); code != 200 || body != "Hello from e2eapp\n" {
+				t.Errorf("GET / = %d %q", code, body)
+			}
+		})
+	}
+}
+
+// TestValidator runs requests through an app wrapped in
+// wsgiref.validate.validator: a PEP 3333 violation would raise in it and
+// come back as a 500 with a traceback in the log.
+func TestValidator(t *testing.T) {
+	s := startServer(t, "validated:app")
+	c := s.dial(t)
+
+	c.send(t, "GET /get?x=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+	if resp, body := c.response(t, "GET"); resp.StatusCode != 200 || body != "GET /get 0:" {
+		t.Errorf("GET: %d %q", resp.StatusCode, body)
+	}
+	c.send(t, "POST /post HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world")
+	if resp, body := c.response(t, "POST"); resp.StatusCode != 200 || body != "POST /post 11:hello world" {
+		t.Errorf("POST: %d %q", resp.StatusCode, body)
+	}
+	c.send(t, "POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+	if resp, body := c.response(t, "POST"); resp.StatusCode != 200 || body != "POST /chunked 11:hello world" {
+		t.Errorf("chunked POST: %d %q", resp.StatusCode, body)
+	}
+	c.send(t, "HEAD /head HTTP/1.1\r\nHost: t\r\n\r\n")
+	if resp, body := c.response(t, "HEAD"); resp.StatusCode != 200 || body != "" || resp.ContentLength != int64(len("HEAD /head 0:")) {
+		t.Errorf("HEAD: %d %q length %d", resp.StatusCode, body, resp.ContentLength)
+	}
+	for i := range 100 {
+		c.send(t, fmt.Sprintf("GET /seq/%d HTTP/1.1\r\nHost: t\r\n\r\n", i))
+		resp, body := c.response(t, "GET")
+		if want := fmt.Sprintf("GET /seq/%d 0:", i); resp.StatusCode != 200 || body != want {
+			t.Fatalf("request %d on one connection: %d %q", i, resp.StatusCode, body)
+		}
+	}
+	if strings.Contains(s.log.String(), "Error handling request") {
+		t.Errorf("the validator objected:\n%s", s.log)
+	}
+}
+
+func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
+	s := startServer(t, "e2eapp:app")
+	c := s.dial(t)
+	c.send(t, "GET /path/first HTTP/1.1\r\nHost: t\r\n\r\n"+
+		"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nsecond"+
+		"GET /path/third HTTP/1.1\r\nHost: t\r\n\r\n")
+	for _, want := range []string{"/path/first", "second", "/path/third"} {
+		if resp, body := c.response(t, "GET"); resp.StatusCode != 200 || body != want {
+			t.Errorf("got %d %q, want %q", resp.StatusCode, body, want)
+		}
+	}
+}
+
+func TestStreamedResponseFraming(t *testing.T) {
+	s := startServer(t, "e2eapp:app")
+	c := s.dial(t)
+	c.send(t, "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+	resp, body := c.response(t, "GET")
+	if !slices.Equal(resp.TransferEncoding, []string{"chunked"}) || body != "part0;part1;part2;part3;part4;" {
+		t.Errorf("HTTP/1.1 stream: encoding %v body %q", resp.TransferEncoding, body)
+	}
+	c10 := s.dial(t)
+	c10.send(t, "GET /stream HTTP/1.0\r\n\r\n")
+	resp, body = c10.response(t, "GET")
+	if resp.ContentLength != -1 || len(resp.TransferEncoding) != 0 || !resp.Close || body != "part0;part1;part2;part3;part4;" {
+		t.Errorf("HTTP/1.0 stream: length %d encoding %v close %v body %q", resp.ContentLength, resp.TransferEncoding, resp.Close, body)
+	}
+}
+
+func TestAppExceptionGives500AndWorkerLivesOn(t *testing.T) {
+	s := startServer(t, "e2eapp:app")
+	pid := func() string { _, b := s.get(t, "/pid"); return b }
+	before := pid()
+	if code, _ := s.get(t, "/raise"); code != 500 {
+		t.Errorf("GET /raise = %d, want 500", code)
+	}
+	if code, body := s.get(t, "/"); code != 200 || body != "Hello from e2eapp\n" {
+		t.Errorf("after the exception: %d %q", code, body)
+	}
+	if after := pid(); after != before {
+		t.Errorf("worker changed from %s to %s", before, after)
+	}
+	log := s.log.String()
+	if !strings.Contains(log, "RuntimeError: boom from e2eapp") || !strings.Contains(log, "Traceback") {
+		t.Errorf("log lacks the traceback:\n%s", log)
+	}
+}
+
+func TestMalformedRequestNeverReachesApp(t *testing.T) {
+	s := startServer(t, "e2eapp:app")
+	for _, raw := range []string{
+		"GET / HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n",
+		"GET / HTTP/1.1\r\n\r\n", // no Host
+		"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"GET /\x00 HTTP/1.1\r\nHost: t\r\n\r\n",
+	} {
+		c := s.dial(t)
+		c.send(t, raw)
+		resp, _ := c.response(t, "GET")
+		if resp.StatusCode != 400 || !resp.Close {
+			t.Errorf("%q: got %d close=%v, want 400 with Connection: close", raw, resp.StatusCode, resp.Close)
+		}
+	}
+	if _, body := s.get(t, "/count"); body != "0" {
+		t.Errorf("the app was called %s times for malformed requests", body)
+	}
+}
+
+func TestBadSpecExitsWithReason(t *testing.T) {
+	tests := []struct {
+		spec, reason string
+	}{
+		{"no_such_module:app", "no module named 'no_such_module'"},
+		{"e2eapp:missing", "failed to find attribute 'missing' in 'e2eapp'"},
+		{"e2eapp:not_callable", "must be callable"},
+		{"broken_import:app", "ModuleNotFoundError: No module named 'module_that_does_not_exist'"},
+		{"e2eapp:", "malformed application spec"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			s := launch(t, "serve", "--bind", freePort(t), "--chdir", "testdata", tt.spec)
+			if code := s.wait(t, 20*time.Second); code == 0 {
+				t.Errorf("exit code 0 for a bad spec")
+			}
+			if !strings.Contains(s.log.String(), tt.reason) {
+				t.Errorf("output lacks %q:\n%s", tt.reason, s.log)
+			}
+		})
+	}
+}
+
+func TestBadFlagsExitWithReason(t *testing.T) {
+	tests := []struct {
+		args   []string
+		reason string
+	}{
+		{[]string{"serve", "--workers", "0", "e2eapp:app"}, "--workers must be at least 1"},
+		{[]string{"serve", "--threads", "-1", "e2eapp:app"}, "--threads must be at least 1"},
+		{[]string{"serve"}, "serve needs an application"},
+		{[]string{"serve", "e2eapp:app", "--workers", "2"}, "flags go before the spec"},
+		{[]string{"serve", "--chdir", "/nonexistent", "e2eapp:app"}, "not a directory"},
+		{[]string{"serve", "--bind", "256.0.0.1:80", "e2eapp:app"}, "cannot listen on 256.0.0.1:80"},
+		{[]string{"serve", "--no-such-flag", "e2eapp:app"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			s := launch(t, tt.args...)
+			if code := s.wait(t, 10*time.Second); code == 0 {
+				t.Errorf("exit code 0")
+			}
+			if !strings.Contains(s.log.String(), tt.reason) {
+				t.Errorf("output lacks %q:\n%s", tt.reason, s.log)
+			}
+		})
+	}
+}
+
+func TestKilledWorkerIsReplaced(t *testing.T) {
+	s := startServer(t, "e2eapp:app", "--workers", "2")
+	workers := childPIDs(t, s.cmd.Process.Pid)
+	if len(workers) != 2 {
+		t.Fatalf("workers %v, want 2", workers)
+	}
+	if err := syscall.Kill(workers[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		if code, body := s.get(t, "/"); code != 200 || body != "Hello from e2eapp\n" {
+			t.Fatalf("request %d after the kill: %d %q", i, code, body)
+		}
+		now := childPIDs(t, s.cmd.Process.Pid)
+		if len(now) == 2 && !slices.Contains(now, workers[0]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker not replaced: children %v", now)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(s.log.String(), "SIGKILL") {
+		t.Errorf("log does not say how the worker ended:\n%s", s.log)
+	}
+	for i := range 20 {
+		if code, _ := s.get(t, "/"); code != 200 {
+			t.Fatalf("request %d after the replacement: %d", i, code)
+		}
+	}
+}
+
+func TestStopSignals(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			s := startServer(t, "e2eapp:app", "--workers", "2")
+			workers := childPIDs(t, s.cmd.Process.Pid)
+			s.cmd.Process.Signal(sig)
+			if code := s.wait(t, 15*time.Second); code != 0 {
+				t.Errorf("exit code %d after %v", code, sig)
+			}
+			for _, pid := range workers {
+				if syscall.Kill(pid, 0) == nil {
+					t.Errorf("worker %d still alive", pid)
+				}
+			}
+		})
+	}
+}
+
+func TestGracefulStopFinishesRequest(t *testing.T) {
+	s := startServer(t, "e2eapp:app")
+	c := s.dial(t)
+	c.send(t, "GET /slow?1 HTTP/1.1\r\nHost: t\r\n\r\n")
+	time.Sleep(300 * time.Millisecond) // the request is in the app
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if resp, body := c.response(t, "GET"); resp.StatusCode != 200 || body != "slept" {
+		t.Errorf("in-flight request: %d %q", resp.StatusCode, body)
+	}
+	if code := s.wait(t, 15*time.Second); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}
+
+func TestReadmeDocumentsEveryFlag(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range serveFlags() {
+		if name := "--" + f.Names()[0]; !strings.Contains(string(readme), name) {
+			t.Errorf("README.md does not document %s", name)
+		}
+	}
+}

@@ -1,0 +1,49 @@
+"""The application the end-to-end tests serve through bin/gowsgi."""
+import os
+import time
+
+calls = {"count": 0}
+
+
+def respond(start_response, body, status="200 OK"):
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def read_body(environ):
+    inp = environ["wsgi.input"]
+    parts = []
+    while True:
+        b = inp.read(65536)
+        if not b:
+            return b"".join(parts)
+        parts.append(b)
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/count":
+        return respond(start_response, str(calls["count"]).encode())
+    calls["count"] += 1
+    if path == "/echo":
+        return respond(start_response, read_body(environ))
+    if path == "/raise":
+        raise RuntimeError("boom from e2eapp")
+    if path == "/pid":
+        return respond(start_response, str(os.getpid()).encode())
+    if path == "/slow":
+        time.sleep(float(environ["QUERY_STRING"] or "1"))
+        return respond(start_response, b"slept")
+    if path == "/stream":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return (b"part%d;" % i for i in range(5))
+    if path.startswith("/path/"):
+        return respond(start_response, path.encode("latin-1"))
+    return respond(start_response, b"Hello from e2eapp\n")
+
+
+not_callable = "a string"
+
+
+def factory():
+    return app
