@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,13 +26,102 @@ func TestSamplesAnswer(t *testing.T) {
 }
 
 func TestSpecForms(t *testing.T) {
-	for _, spec := range []string{"e2eapp:app", "e2eapp:factory()"} {
-		t.Run(spec, func(t *testing.T) {
-			s := startServer(t, spec)
-			if code, body := s.get(t, "/"); code != 200 || body != "Hello from e2eapp\n" {
-				t.Errorf("GET / = %d %q", code, body)
+	tests := []struct{ spec, body string }{
+		{"e2eapp:app", "Hello from e2eapp\n"},
+		{"e2eapp:factory()", "Hello from e2eapp\n"},
+		{"pkg.mod:holder.wsgi", "dotted"},
+		{"pkg.mod", "module alone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			s := startServer(t, tt.spec)
+			if code, body := s.get(t, "/"); code != 200 || body != tt.body {
+				t.Errorf("GET / = %d %q, want %q", code, body, tt.body)
 			}
 		})
+	}
+}
+
+// writeModule writes a WSGI module answering body into dir.
+func writeModule(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := fmt.Sprintf("def app(environ, start_response):\n"+
+		"    start_response('200 OK', [('Content-Type', 'text/plain')])\n"+
+		"    return [%q.encode()]\n", body)
+	if err := os.WriteFile(filepath.Join(dir, name+".py"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPythonPathAndVirtualenv(t *testing.T) {
+	dir := t.TempDir()
+	writeModule(t, filepath.Join(dir, "extra"), "extramod", "from pythonpath")
+	site := filepath.Join(dir, "venv", "lib", pythonXY(t), "site-packages")
+	writeModule(t, site, "venvmod", "from the virtualenv")
+	// a package inside the venv wins over the system's (Debian's Flask)
+	writeModule(t, site, "flask", "the venv's flask")
+
+	tests := []struct {
+		name  string
+		flags []string
+		env   string
+		spec  string
+		body  string
+	}{
+		{"--pythonpath", []string{"--pythonpath", filepath.Join(dir, "extra")}, "", "extramod:app", "from pythonpath"},
+		{"--virtualenv", []string{"--virtualenv", filepath.Join(dir, "venv")}, "", "venvmod:app", "from the virtualenv"},
+		{"VIRTUAL_ENV", nil, filepath.Join(dir, "venv"), "venvmod:app", "from the virtualenv"},
+		{"venv before system", []string{"--virtualenv", filepath.Join(dir, "venv")}, "", "flask:app", "the venv's flask"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("VIRTUAL_ENV", tt.env)
+			}
+			s := startServer(t, tt.spec, tt.flags...)
+			if code, body := s.get(t, "/"); code != 200 || body != tt.body {
+				t.Errorf("GET / = %d %q, want %q", code, body, tt.body)
+			}
+		})
+	}
+}
+
+// pythonXY is "python3.11" for the Python gowsgi embeds.
+func pythonXY(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command(binary, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var major, minor int
+	for _, line := range strings.Split(string(out), "\n") {
+		if _, err := fmt.Sscanf(line, "Python %d.%d", &major, &minor); err == nil {
+			return fmt.Sprintf("python%d.%d", major, minor)
+		}
+	}
+	t.Fatalf("no Python version in %q", out)
+	return ""
+}
+
+func TestThreadsServeConcurrently(t *testing.T) {
+	s := startServer(t, "e2eapp:app", "--threads", "4")
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, body := s.get(t, "/slow?0.5"); code != 200 || body != "slept" {
+				t.Errorf("slow request: %d %q", code, body)
+			}
+		}()
+	}
+	wg.Wait()
+	if took := time.Since(start); took > 1500*time.Millisecond {
+		t.Errorf("4 requests sleeping 0.5 s on 4 threads took %v: executors did not run in parallel", took)
 	}
 }
 
