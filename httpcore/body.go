@@ -85,6 +85,7 @@ func (b *Body) Read(p []byte) (int, error) {
 	c := b.c
 	var n int
 	if c.r == c.w && len(p) >= directReadMin {
+		c.setBodyDeadline()
 		var err error
 		n, err = c.nc.Read(p)
 		if n == 0 {

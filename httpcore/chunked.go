@@ -121,16 +121,17 @@ func (b *Body) readTrailers() error {
 // without its CRLF. The line is valid until the next read.
 func (c *conn) readLine() ([]byte, error) {
 	for {
-		if i := bytes.IndexByte(c.buf[c.r:c.w], '\n'); i >= 0 {
+		i := bytes.IndexByte(c.buf[c.r:c.w], '\n')
+		if i >= maxChunkLine || (i < 0 && c.w-c.r >= maxChunkLine) {
+			return nil, errChunkLine
+		}
+		if i >= 0 {
 			line := c.buf[c.r : c.r+i]
 			c.r += i + 1
 			if i == 0 || line[i-1] != '\r' {
 				return nil, errChunkLF
 			}
 			return line[:i-1], nil
-		}
-		if c.w-c.r >= maxChunkLine {
-			return nil, errChunkLine
 		}
 		if err := c.fill(); err != nil {
 			return nil, err

@@ -269,13 +269,18 @@ func (c *conn) fill() error {
 		c.w = c.base + copy(c.buf[c.base:], c.buf[c.r:c.w])
 		c.r = c.base
 	}
-	c.nc.SetReadDeadline(time.Now().Add(c.srv.headerTimeout()))
+	c.setBodyDeadline()
 	n, err := c.nc.Read(c.buf[c.w:])
 	c.w += n
 	if n > 0 {
 		return nil
 	}
 	return unexpectedEOF(err)
+}
+
+// setBodyDeadline bounds the wait for the next body bytes by HeaderTimeout.
+func (c *conn) setBodyDeadline() {
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.headerTimeout()))
 }
 
 // replyError answers a refused request head and leaves the connection to

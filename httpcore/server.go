@@ -38,7 +38,7 @@ type Server struct {
 	Handler        Handler
 	ServerHeader   string        // value of the Server field; empty: none
 	KeepAlive      time.Duration // idle time allowed between requests on a connection (default 5s)
-	HeaderTimeout  time.Duration // time to receive a complete request head once it started, and between body reads (default 30s)
+	HeaderTimeout  time.Duration // time to receive a complete request head once it started (or the first one on a new connection), and between body reads (default 30s)
 	MaxHeaderBytes int           // request line + header fields (default 64 KiB); over it: 431, or 414 for the request line
 	ErrorLog       *log.Logger   // nil: log.Default()
 

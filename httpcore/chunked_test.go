@@ -1,0 +1,173 @@
+package httpcore
+
+import (
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// echoHandler answers 200 with the request body, or 500 with the read
+// error once its head can still be chosen.
+var echoHandler = HandlerFunc(func(w *ResponseWriter, r *Request) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		w.WriteHeader([]byte("500 Internal Server Error"), nil)
+		w.Write([]byte("read error: " + err.Error()))
+		return
+	}
+	w.WriteHeader([]byte("200 OK"), nil)
+	w.Write(b)
+})
+
+func TestChunkedBody(t *testing.T) {
+	_, addr := startServer(t, echoHandler, nil)
+	tests := []struct {
+		name, body string
+		want       string // echoed body; empty: a read error
+	}{
+		{"one chunk", "5\r\nhello\r\n0\r\n\r\n", "hello"},
+		{"several chunks", "5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n", "hello world"},
+		{"upper and lower hex", "A\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n", strings.Repeat("0123456789", 2)},
+		{"leading zeros", "0005\r\nhello\r\n000\r\n\r\n", "hello"},
+		{"extensions ignored", "5;name=value\r\nhello\r\n6 ; a=\"b\"\t;c\r\n world\r\n0;last\r\n\r\n", "hello world"},
+		{"trailers discarded", "5\r\nhello\r\n0\r\nX-Checksum: abc\r\nX-Other: d\r\n\r\n", "hello"},
+		{"large chunk", "10000\r\n" + strings.Repeat("z", 0x10000) + "\r\n0\r\n\r\n", strings.Repeat("z", 0x10000)},
+		{"not hex", "zz\r\nhello\r\n0\r\n\r\n", ""},
+		{"empty size line", "\r\nhello\r\n0\r\n\r\n", ""},
+		{"negative size", "-5\r\nhello\r\n0\r\n\r\n", ""},
+		{"size overflow", "10000000000000000\r\n", ""},
+		{"whitespace without extension", "5 \r\nhello\r\n0\r\n\r\n", ""},
+		{"junk after size", "5x\r\nhello\r\n0\r\n\r\n", ""},
+		{"bare CR in extension", "5;a\rb\r\nhello\r\n0\r\n\r\n", ""},
+		{"bare LF after size", "5\nhello\r\n0\r\n\r\n", ""},
+		{"data not followed by CRLF", "5\r\nhelloXX0\r\n\r\n", ""},
+		{"data followed by bare LF", "5\r\nhello\n0\r\n\r\n", ""},
+		{"data longer than size", "3\r\nhello\r\n0\r\n\r\n", ""},
+		{"Content-Length trailer", "5\r\nhello\r\n0\r\nContent-Length: 5\r\n\r\n", ""},
+		{"Transfer-Encoding trailer", "5\r\nhello\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n", ""},
+		{"Host trailer", "5\r\nhello\r\n0\r\nHost: evil\r\n\r\n", ""},
+		{"malformed trailer", "5\r\nhello\r\n0\r\nno colon\r\n\r\n", ""},
+		{"truncated body", "5\r\nhel", ""},
+		{"missing last chunk", "5\r\nhello\r\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + tt.body
+			next := "GET /next HTTP/1.1\r\nHost: h\r\n\r\n"
+			got := exchange(t, addr, req+next)
+			if tt.want == "" {
+				resp := readResponses(t, got, "POST")[0]
+				if resp.StatusCode != 500 || connection(resp) != "close" {
+					t.Errorf("got %q, want a read error and close", got)
+				}
+				return
+			}
+			resps := readResponses(t, got, "POST", "GET")
+			if b := bodyOf(resps[0]); b != tt.want {
+				t.Errorf("body %.40q (%d bytes), want %.40q", b, len(b), tt.want)
+			}
+		})
+	}
+}
+
+func TestContentLengthBody(t *testing.T) {
+	_, addr := startServer(t, echoHandler, nil)
+	tests := []struct {
+		name, raw string
+		want      []string // bodies of the responses
+	}{
+		{"body then pipelined request", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloPOST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok",
+			[]string{"hello", "ok"}},
+		{"empty body", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", []string{""}},
+		{"no framing means no body", "POST / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", []string{"", ""}},
+		{"large body", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 300000\r\n\r\n" + strings.Repeat("b", 300000),
+			[]string{strings.Repeat("b", 300000)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			methods := make([]string, len(tt.want))
+			for i := range methods {
+				methods[i] = "POST"
+			}
+			resps := readResponses(t, exchange(t, addr, tt.raw), methods...)
+			for i, want := range tt.want {
+				if b := bodyOf(resps[i]); b != want {
+					t.Errorf("response %d body %.40q, want %.40q", i, b, want)
+				}
+			}
+		})
+	}
+}
+
+func TestShortContentLengthBody(t *testing.T) {
+	_, addr := startServer(t, echoHandler, nil)
+	got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhello")
+	resp := readResponses(t, got, "POST")[0]
+	if resp.StatusCode != 500 || !strings.Contains(bodyOf(resp), "unexpected EOF") {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestParseChunkSize(t *testing.T) {
+	tests := []struct {
+		line string
+		want int64
+		err  error
+	}{
+		{"0", 0, nil},
+		{"1f", 31, nil},
+		{"7fffffffffffffff", 1<<63 - 1, nil},
+		{"8000000000000000", 0, errChunkOverflow},
+		{"5;x=y", 5, nil},
+		{"5 ;x", 5, nil},
+		{"5;\x00", 0, errChunkExt},
+		{"", 0, errChunkSize},
+		{";x", 0, errChunkSize},
+		{"5 ", 0, errChunkSize},
+		{"0x5", 0, errChunkSize},
+	}
+	for _, tt := range tests {
+		got, err := parseChunkSize([]byte(tt.line))
+		if got != tt.want || err != tt.err {
+			t.Errorf("parseChunkSize(%q) = %d, %v; want %d, %v", tt.line, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestChunkedBodyTrickled(t *testing.T) {
+	// One byte per read exercises every refill of the head scanner and the
+	// chunk framing reader.
+	s := &Server{Handler: echoHandler}
+	client, server := net.Pipe()
+	defer client.Close()
+	go s.ServeConn(server)
+	client.SetDeadline(time.Now().Add(5 * time.Second))
+	req := "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+		"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
+	go func() {
+		for i := range len(req) {
+			if _, err := client.Write([]byte{req[i]}); err != nil {
+				return
+			}
+		}
+	}()
+	got, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := readResponses(t, string(got), "POST")[0]; bodyOf(resp) != "hello world" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestChunkLineTooLong(t *testing.T) {
+	_, addr := startServer(t, echoHandler, nil)
+	got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"+
+		"5;"+strings.Repeat("e", maxChunkLine)+"\r\nhello\r\n0\r\n\r\n")
+	resp := readResponses(t, got, "POST")[0]
+	if resp.StatusCode != 500 || !strings.Contains(bodyOf(resp), errChunkLine.Error()) {
+		t.Errorf("got %q", got)
+	}
+}

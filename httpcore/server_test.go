@@ -1,0 +1,540 @@
+package httpcore
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// startServer serves h on a loopback port for the test's duration.
+func startServer(t testing.TB, h Handler, configure func(*Server)) (*Server, string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: h, ServerHeader: "gowsgi", ErrorLog: log.New(io.Discard, "", 0)}
+	if configure != nil {
+		configure(s)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(l) }()
+	t.Cleanup(func() {
+		s.Close()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return s, l.Addr().String()
+}
+
+// exchange sends raw on a new connection, half-closes it and returns
+// everything the server sends until it closes.
+func exchange(t testing.TB, addr, raw string) string {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(nc, raw); err != nil {
+		t.Fatal(err)
+	}
+	nc.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatalf("reading response: %v (got %q)", err, got)
+	}
+	return string(got)
+}
+
+// readResponses parses the responses in transcript, one per request method
+// given (HEAD responses have no body).
+func readResponses(t testing.TB, transcript string, methods ...string) []*http.Response {
+	t.Helper()
+	br := bufio.NewReader(strings.NewReader(transcript))
+	var out []*http.Response
+	for _, m := range methods {
+		resp, err := http.ReadResponse(br, &http.Request{Method: m})
+		if err != nil {
+			t.Fatalf("response %d: %v in %q", len(out), err, transcript)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("response %d body: %v in %q", len(out), err, transcript)
+		}
+		resp.Body = io.NopCloser(strings.NewReader(string(body)))
+		out = append(out, resp)
+	}
+	if rest, _ := io.ReadAll(br); len(rest) > 0 {
+		t.Errorf("unexpected bytes after %d responses: %q", len(out), rest)
+	}
+	return out
+}
+
+// bodyOf returns a response's body.
+func bodyOf(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// connection returns the response's Connection field (which net/http
+// turns into resp.Close for "close").
+func connection(resp *http.Response) string {
+	if resp.Close {
+		return "close"
+	}
+	return resp.Header.Get("Connection")
+}
+
+// textHandler answers 200 with body text.
+func textHandler(text string) HandlerFunc {
+	status, body := []byte("200 OK"), []byte(text)
+	fields := []Header{{[]byte("Content-Type"), []byte("text/plain")}}
+	return func(w *ResponseWriter, r *Request) {
+		w.WriteHeader(status, fields)
+		w.Write(body)
+	}
+}
+
+// pathHandler answers with the request path.
+var pathHandler = HandlerFunc(func(w *ResponseWriter, r *Request) {
+	w.WriteHeader([]byte("200 OK"), nil)
+	w.Write(r.Path)
+})
+
+func TestKeepAlive(t *testing.T) {
+	_, addr := startServer(t, pathHandler, nil)
+	tests := []struct {
+		name, proto, connection string
+		wantConnection          string // the response's Connection field
+		wantResponses           int    // of two pipelined requests
+	}{
+		{"HTTP/1.1 default", "HTTP/1.1", "", "", 2},
+		{"HTTP/1.1 close", "HTTP/1.1", "close", "close", 1},
+		{"HTTP/1.1 close in a list", "HTTP/1.1", "TE, Close", "close", 1},
+		{"HTTP/1.0 default", "HTTP/1.0", "", "close", 1},
+		{"HTTP/1.0 keep-alive", "HTTP/1.0", "keep-alive", "keep-alive", 2},
+		{"HTTP/1.0 keep-alive and close", "HTTP/1.0", "keep-alive, close", "close", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := "GET /x " + tt.proto + "\r\nHost: h\r\n"
+			if tt.connection != "" {
+				req += "Connection: " + tt.connection + "\r\n"
+			}
+			req += "\r\n"
+			got := exchange(t, addr, req+req)
+			methods := []string{"GET", "GET"}[:tt.wantResponses]
+			resps := readResponses(t, got, methods...)
+			if c := connection(resps[0]); c != tt.wantConnection {
+				t.Errorf("Connection = %q, want %q", c, tt.wantConnection)
+			}
+			if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") {
+				t.Errorf("status line: %q", got)
+			}
+		})
+	}
+}
+
+func TestPipelinedInOrder(t *testing.T) {
+	_, addr := startServer(t, pathHandler, nil)
+	got := exchange(t, addr, "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n"+
+		"GET /c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	resps := readResponses(t, got, "GET", "GET", "GET")
+	for i, want := range []string{"/a", "/b", "/c"} {
+		if b := bodyOf(resps[i]); b != want {
+			t.Errorf("response %d body %q, want %q", i, b, want)
+		}
+	}
+}
+
+func TestDateAndServer(t *testing.T) {
+	_, addr := startServer(t, textHandler("hi"), nil)
+	resp := readResponses(t, exchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"), "GET")[0]
+	if resp.Header.Get("Server") != "gowsgi" {
+		t.Errorf("Server = %q", resp.Header.Get("Server"))
+	}
+	d, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil || time.Since(d) > 5*time.Second {
+		t.Errorf("Date = %q (%v)", resp.Header.Get("Date"), err)
+	}
+}
+
+func TestBadRequestNotHandled(t *testing.T) {
+	var called atomic.Int32
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		called.Add(1)
+		w.WriteHeader([]byte("200 OK"), nil)
+	})
+	_, addr := startServer(t, h, func(s *Server) { s.MaxHeaderBytes = 1024 })
+	long := strings.Repeat("a", 2000)
+	tests := []struct{ name, raw, status string }{
+		{"bare LF", "GET / HTTP/1.1\nHost: h\n\n", "400 Bad Request"},
+		{"obsolete folding", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", "400 Bad Request"},
+		{"no Host", "GET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
+		{"HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", "505 HTTP Version Not Supported"},
+		{"gzip encoding", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", "501 Not Implemented"},
+		{"request line too long", "GET /" + long + " HTTP/1.1\r\nHost: h\r\n\r\n", "414 URI Too Long"},
+		{"request line too long, incomplete", "GET /" + long, "414 URI Too Long"},
+		{"head too large", "GET / HTTP/1.1\r\nHost: h\r\nX: " + long + "\r\n\r\n", "431 Request Header Fields Too Large"},
+		{"head too large, incomplete", "GET / HTTP/1.1\r\nHost: h\r\nX: " + long, "431 Request Header Fields Too Large"},
+		{"bad request after a good one", "GET / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := called.Load()
+			got := exchange(t, addr, tt.raw)
+			if strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") {
+				got = got[strings.Index(got, "\r\n\r\n")+4:]
+				before++
+			}
+			if !strings.HasPrefix(got, "HTTP/1.1 "+tt.status+"\r\n") {
+				t.Fatalf("got %q, want %s", got, tt.status)
+			}
+			resp := readResponses(t, got, "GET")[0]
+			if connection(resp) != "close" || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" ||
+				bodyOf(resp) != tt.status[4:]+"\n" {
+				t.Errorf("response %+v", resp)
+			}
+			if called.Load() != before {
+				t.Errorf("handler called for a malformed request")
+			}
+		})
+	}
+}
+
+func TestExpectContinue(t *testing.T) {
+	echo := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Errorf("reading body: %v", err)
+		}
+		w.WriteHeader([]byte("200 OK"), nil)
+		w.Write(b)
+	})
+	_, addr := startServer(t, echo, nil)
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(nc, "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+	br := bufio.NewReader(nc)
+	want := "HTTP/1.1 100 Continue\r\n\r\n"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != want {
+		t.Fatalf("interim response %q, %v", got, err)
+	}
+	io.WriteString(nc, "hello")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := bodyOf(resp); b != "hello" || resp.Close {
+		t.Errorf("body %q close %v", b, resp.Close)
+	}
+}
+
+func TestExpectContinueUnread(t *testing.T) {
+	// A handler that answers without reading: no 100 Continue, and the
+	// connection closes since the client still holds the body back.
+	_, addr := startServer(t, textHandler("no"), nil)
+	got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+	resp := readResponses(t, got, "POST")[0]
+	if connection(resp) != "close" || bodyOf(resp) != "no" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestDrainUnreadBody(t *testing.T) {
+	_, addr := startServer(t, pathHandler, nil)
+	small := strings.Repeat("x", 100<<10)
+	tests := []struct {
+		name, first   string
+		wantResponses int
+		wantClose     string
+	}{
+		{"small Content-Length body drained", "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 102400\r\n\r\n" + small, 2, ""},
+		{"chunked body drained", "POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 2, ""},
+		{"large Content-Length body closes", "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 1048576\r\n\r\n" + small, 1, "close"},
+		{"large chunked body closes", "POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			"100000\r\n" + strings.Repeat("y", 1<<20) + "\r\n0\r\n\r\n", 1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := exchange(t, addr, tt.first+"GET /b HTTP/1.1\r\nHost: h\r\n\r\n")
+			resps := readResponses(t, got, []string{"POST", "GET"}[:tt.wantResponses]...)
+			if c := connection(resps[0]); c != tt.wantClose {
+				t.Errorf("Connection %q, want %q", c, tt.wantClose)
+			}
+			if len(resps) == 2 && bodyOf(resps[1]) != "/b" {
+				t.Errorf("second response body %q", bodyOf(resps[1]))
+			}
+		})
+	}
+}
+
+func TestShutdownInFlight(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		close(entered)
+		<-release
+		w.WriteHeader([]byte("200 OK"), nil)
+		w.Write([]byte("done"))
+	})
+	s, addr := startServer(t, h, nil)
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	busy, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busy.SetDeadline(time.Now().Add(5 * time.Second))
+	idle.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(busy, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-entered
+
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- s.Shutdown(context.Background()) }()
+	// The idle connection closes promptly, while the handler still runs.
+	if n, err := idle.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("idle connection: read %d, %v; want EOF", n, err)
+	}
+	select {
+	case err := <-shutdown:
+		t.Fatalf("Shutdown returned %v with a request in flight", err)
+	default:
+	}
+	if _, err := net.Dial("tcp", addr); err == nil {
+		t.Errorf("still accepting after Shutdown")
+	}
+	close(release)
+	got, err := io.ReadAll(busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := readResponses(t, string(got), "GET")[0]
+	if bodyOf(resp) != "done" || connection(resp) != "close" {
+		t.Errorf("in-flight response %q", got)
+	}
+	if err := <-shutdown; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+func TestShutdownDeadline(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	entered := make(chan struct{})
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		close(entered)
+		<-release
+		w.WriteHeader([]byte("200 OK"), nil)
+	})
+	s, addr := startServer(t, h, nil)
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	io.WriteString(nc, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != context.DeadlineExceeded {
+		t.Errorf("Shutdown = %v, want DeadlineExceeded", err)
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	_, addr := startServer(t, pathHandler, func(s *Server) {
+		s.KeepAlive = 100 * time.Millisecond
+		s.HeaderTimeout = 200 * time.Millisecond
+	})
+	tests := []struct {
+		name, raw string
+		want      string // prefix of what the server sends before closing
+	}{
+		{"idle after a response", "GET /k HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 200 OK\r\n"},
+		{"incomplete head", "GET / HTTP/1.1\r\nHost:", ""},
+		{"nothing sent", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			nc.SetDeadline(time.Now().Add(3 * time.Second))
+			io.WriteString(nc, tt.raw)
+			start := time.Now()
+			got, err := io.ReadAll(nc)
+			if err != nil {
+				t.Fatalf("connection not closed by the server: %v", err)
+			}
+			if !strings.HasPrefix(string(got), tt.want) || (tt.want == "" && len(got) > 0) {
+				t.Errorf("got %q", got)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("closed after %v", d)
+			}
+		})
+	}
+}
+
+func TestServeSeveralListeners(t *testing.T) {
+	s := &Server{Handler: pathHandler}
+	var addrs []string
+	done := make(chan error, 2)
+	for range 2 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, l.Addr().String())
+		go func() { done <- s.Serve(l) }()
+	}
+	for _, a := range addrs {
+		resp := readResponses(t, exchange(t, a, "GET /l HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"), "GET")[0]
+		if bodyOf(resp) != "/l" {
+			t.Errorf("%s: body %q", a, bodyOf(resp))
+		}
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Errorf("Serve = %v, want nil", err)
+		}
+	}
+}
+
+func TestConnInfo(t *testing.T) {
+	var info ConnInfo
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		info = *r.Conn
+		w.WriteHeader([]byte("204 No Content"), nil)
+	})
+	_, addr := startServer(t, h, nil)
+	exchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	host, port, _ := net.SplitHostPort(addr)
+	if string(info.RemoteAddr) != "127.0.0.1" || len(info.RemotePort) == 0 ||
+		string(info.ServerName) != host || string(info.ServerPort) != port || info.TLS {
+		t.Errorf("ConnInfo = %q %q %q %q", info.RemoteAddr, info.RemotePort, info.ServerName, info.ServerPort)
+	}
+}
+
+// dialAndClose sends raw and closes the connection at once, leaving the
+// server writing to a client that is gone.
+func dialAndClose(addr, raw string) error {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(nc, raw)
+	nc.(*net.TCPConn).SetLinger(0)
+	nc.Close()
+	return err
+}
+
+// benchmarkGet measures GET round trips on one keep-alive connection c
+// served by s.
+func benchmarkGet(b *testing.B, c net.Conn) {
+	req := []byte("GET /hello?name=x HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	if _, err := c.Write(req); err != nil {
+		b.Fatal(err)
+	}
+	// Every response has the same length (the Date field has a fixed width).
+	first := make([]byte, 4096)
+	n, err := c.Read(first)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp := make([]byte, n)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, resp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetPipe's allocations are net.Pipe's: each SetReadDeadline on a
+// pipe starts a timer. BenchmarkGetLoopback shows the server's own (none).
+func BenchmarkGetPipe(b *testing.B) {
+	s := &Server{Handler: textHandler("Hello, World!"), ServerHeader: "gowsgi"}
+	client, server := net.Pipe()
+	done := make(chan struct{})
+	go func() { s.ServeConn(server); close(done) }()
+	benchmarkGet(b, client)
+	client.Close()
+	<-done
+}
+
+func BenchmarkGetLoopback(b *testing.B) {
+	_, addr := startServer(b, textHandler("Hello, World!"), nil)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	benchmarkGet(b, c)
+}
+
+func TestLargeHead(t *testing.T) {
+	_, addr := startServer(t, pathHandler, nil)
+	big := "X-Big: " + strings.Repeat("v", 20<<10) + "\r\n"
+	got := exchange(t, addr, "GET /big HTTP/1.1\r\nHost: h\r\n"+big+"\r\nPOST /after HTTP/1.1\r\nHost: h\r\n"+
+		"Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nGET /small HTTP/1.1\r\nHost: h\r\n\r\n")
+	resps := readResponses(t, got, "GET", "POST", "GET")
+	for i, want := range []string{"/big", "/after", "/small"} {
+		if b := bodyOf(resps[i]); b != want {
+			t.Errorf("response %d: %q, want %q", i, b, want)
+		}
+	}
+}
+
+func TestUnixSocketConnInfo(t *testing.T) {
+	path := t.TempDir() + "/s.sock"
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos := make(chan ConnInfo, 1)
+	s := &Server{Handler: HandlerFunc(func(w *ResponseWriter, r *Request) {
+		infos <- *r.Conn
+		w.WriteHeader([]byte("204 No Content"), nil)
+	})}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(l) }()
+	defer func() { s.Close(); <-done }()
+	nc, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	io.WriteString(nc, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	info := <-infos
+	if len(info.RemoteAddr) != 0 || len(info.RemotePort) != 0 || string(info.ServerName) != path || len(info.ServerPort) != 0 {
+		t.Errorf("ConnInfo = %q %q %q %q", info.RemoteAddr, info.RemotePort, info.ServerName, info.ServerPort)
+	}
+}
