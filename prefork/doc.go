@@ -4,8 +4,10 @@
 //
 // Go cannot fork a running runtime, so a worker is the same executable run
 // again with the same arguments. The parent (a [Supervisor]) passes the
-// listening sockets as file descriptors 3, 4, ... and a readiness pipe after
-// them, and describes them in GOWSGI_* environment variables. The worker
+// listening sockets as file descriptors 3, 4, ... and the write end of a
+// readiness pipe after them, and describes them in the environment:
+// GOWSGI_WORKER_ID (the worker's slot, 1..Workers), GOWSGI_LISTEN_FDS (the
+// number of listeners) and GOWSGI_READY_FD (the pipe's descriptor). The worker
 // recognises itself with [IsWorker], takes its sockets with
 // [WorkerListeners], and calls [NotifyReady] once it serves. Signal handling
 // inside a worker (SIGTERM: finish in-flight requests and exit 0;

@@ -41,8 +41,9 @@ func TestMain(m *testing.M) {
 }
 
 // runTestWorker behaves as PREFORK_TEST_BEHAVIOUR says: "bootfail" exits
-// with ExitBootFailed, "crash" exits 2, "hang" never reports ready; anything
-// else serves HTTP until SIGTERM (graceful) or SIGINT/SIGQUIT (fast).
+// with ExitBootFailed, "crash" exits 2, "hang" never reports ready,
+// "ready-then-crash" exits 2 right after reporting ready; anything else
+// serves HTTP until SIGTERM (graceful) or SIGINT/SIGQUIT (fast).
 func runTestWorker() int {
 	switch os.Getenv(envTestBehaviour) {
 	case "bootfail":
@@ -53,6 +54,11 @@ func runTestWorker() int {
 	case "hang":
 		time.Sleep(time.Hour)
 		return 1
+	case "ready-then-crash":
+		if err := NotifyReady(); err != nil {
+			fmt.Fprintln(os.Stderr, "test worker:", err)
+		}
+		return 2
 	}
 	listeners, err := WorkerListeners()
 	if err != nil {
@@ -213,6 +219,11 @@ func (lt *logTail) pids() []int {
 	return pids
 }
 
+// quickRaceExit is an environment entry that keeps a process built with
+// -race from sleeping a second on exit (GORACE's atexit_sleep_ms), which
+// would make every worker miss a fast stop's grace.
+var quickRaceExit = "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")
+
 // supervisorProc is the test binary running in the supervisor role.
 type supervisorProc struct {
 	cmd  *exec.Cmd
@@ -223,8 +234,9 @@ type supervisorProc struct {
 // startSupervisor runs a supervisor of n test workers on ln. ln is closed in
 // the test process once the supervisor has it. With ownGroup, the supervisor
 // leads a new process group (as a shell's foreground job does), and its
-// workers are in it.
-func startSupervisor(t *testing.T, ln *os.File, n int, ownGroup bool) *supervisorProc {
+// workers are in it. env is added to the supervisor's (and so the workers')
+// environment.
+func startSupervisor(t *testing.T, ln *os.File, n int, ownGroup bool, env ...string) *supervisorProc {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -232,10 +244,12 @@ func startSupervisor(t *testing.T, ln *os.File, n int, ownGroup bool) *superviso
 	}
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = append(os.Environ(),
+		quickRaceExit,
 		envTestRole+"=supervisor",
 		envTestWorkers+"="+strconv.Itoa(n),
 		envTestListener+"="+ln.Name(),
 	)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.ExtraFiles = []*os.File{ln}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: ownGroup}
 	// A pipe of our own rather than StderrPipe: the workers write to it too,

@@ -22,7 +22,7 @@ const (
 )
 
 // Supervisor starts and watches worker processes. Set its fields, then call
-// Run.
+// Run; a Supervisor runs one Run at a time.
 type Supervisor struct {
 	Workers         int           // number of worker processes (>=1)
 	Listeners       []*os.File    // passed to every worker, in order, as fds 3, 4, ...
@@ -81,21 +81,22 @@ type arbiter struct {
 // Workers are killed if the supervisor dies (Linux parent-death signal
 // SIGKILL), so they never outlive it. Their stdin is /dev/null; stdout and
 // stderr are the supervisor's. When Run returns, it has reaped every worker,
-// restored the default handling of the signals above, and removed the socket
-// files of listeners named "unix:/PATH" (see Listen).
+// stopped handling the signals above, and removed the socket files of
+// listeners named "unix:/PATH" (see Listen). It closes no listener: the
+// caller owns them.
 func (s *Supervisor) Run() error {
 	a, err := s.newArbiter()
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	for _, f := range s.Listeners {
-		defer func() {
+	defer func() {
+		for _, f := range s.Listeners {
 			if err := removeSocketFile(f.Name()); err != nil {
 				a.log.Warn("cannot remove socket file", "listener", f.Name(), "err", err)
 			}
-		}()
-	}
+		}
+	}()
 
 	// Workers get their parent-death signal from this thread; see spawn.
 	runtime.LockOSThread()
@@ -139,7 +140,11 @@ func (s *Supervisor) newArbiter() (*arbiter, error) {
 	if s.Args == nil {
 		a.argv = append(a.argv[:1], os.Args[1:]...)
 	}
-	for _, f := range s.Listeners {
+	for i, f := range s.Listeners {
+		if f == nil {
+			a.close()
+			return nil, fmt.Errorf("prefork: Listeners[%d] is nil", i)
+		}
 		p, err := passableFile(f, f.Name())
 		if err != nil {
 			a.close()
@@ -247,11 +252,14 @@ func (a *arbiter) checkDeadlines(now time.Time) {
 		}
 		a.log.Error("workers did not exit after SIGKILL; giving up on them", "workers", a.live())
 		a.abandoned = true
+		if a.err == nil {
+			a.err = fmt.Errorf("prefork: %d workers did not exit after SIGKILL", a.live())
+		}
 		return
 	}
 	for _, w := range a.workers {
 		if w != nil && !w.ready && !w.timedOut && !now.Before(w.bootDeadline) {
-			a.log.Warn("worker did not report ready in time; killing it", "worker", w.id, "pid", w.proc.Pid, "boot_timeout", a.bootTimeout)
+			a.log.Warn("worker did not report ready in time; killing it", "worker", w.id, "pid", w.proc.Pid, "boot_timeout", a.bootTimeout.String())
 			w.timedOut = true
 			a.signal(w, syscall.SIGKILL)
 		}
@@ -358,7 +366,7 @@ func (a *arbiter) stop(graceful bool) {
 	if a.stopping && a.deadline.Before(deadline) {
 		deadline = a.deadline
 	}
-	a.log.Info("stopping workers", "graceful", graceful, "workers", a.live(), "timeout", grace)
+	a.log.Info("stopping workers", "graceful", graceful, "workers", a.live(), "timeout", grace.String())
 	a.stopping, a.graceful, a.deadline = true, graceful, deadline
 	a.signalAll(sig)
 }
