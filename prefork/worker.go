@@ -40,7 +40,16 @@ func IsWorker() bool {
 // have distinct numbers and there are never more than Workers of them. Tell
 // successive workers in one slot apart by their process id.
 func WorkerID() int {
-	id, err := strconv.Atoi(os.Getenv(envWorkerID))
+	return workerID()
+}
+
+// workerID reads the worker's number once, before inherited removes the
+// supervisor's variables from the environment.
+var workerID = sync.OnceValue(func() int { return parseWorkerID(os.Getenv(envWorkerID)) })
+
+// parseWorkerID reads a worker number: a positive integer, else 0.
+func parseWorkerID(v string) int {
+	id, err := strconv.Atoi(v)
 	if err != nil || id < 1 {
 		return 0
 	}
@@ -57,7 +66,9 @@ type inheritance struct {
 // inherited takes over the descriptors the Supervisor passed, once per
 // process: it wraps the listeners as net.Listeners (which hold close-on-exec
 // duplicates, so the originals are closed) and marks the readiness pipe
-// close-on-exec, so that processes the application starts hold neither.
+// close-on-exec, so that processes the application starts hold neither. It
+// also removes the supervisor's variables from the environment, so that a
+// gowsgi the application starts is not taken for a worker.
 var inherited = sync.OnceValue(func() *inheritance {
 	if !IsWorker() {
 		return &inheritance{err: errNotWorker}
@@ -69,6 +80,9 @@ var inherited = sync.OnceValue(func() *inheritance {
 	readyFD, err := envInt(envReadyFD)
 	if err != nil {
 		return &inheritance{err: err}
+	}
+	for _, k := range []string{envWorkerID, envListenFDs, envReadyFD} {
+		os.Unsetenv(k)
 	}
 	syscall.CloseOnExec(readyFD)
 	in := &inheritance{ready: os.NewFile(uintptr(readyFD), "readiness pipe")}

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestWorkerID(t *testing.T) {
+func TestParseWorkerID(t *testing.T) {
 	tests := []struct {
 		env  string
 		want int
@@ -18,12 +18,8 @@ func TestWorkerID(t *testing.T) {
 		{"two", 0},
 	}
 	for _, tt := range tests {
-		t.Setenv(envWorkerID, tt.env)
-		if got := WorkerID(); got != tt.want {
-			t.Errorf("with %s=%q: WorkerID() = %d, want %d", envWorkerID, tt.env, got, tt.want)
-		}
-		if got := IsWorker(); got != (tt.want > 0) {
-			t.Errorf("with %s=%q: IsWorker() = %v", envWorkerID, tt.env, got)
+		if got := parseWorkerID(tt.env); got != tt.want {
+			t.Errorf("parseWorkerID(%q) = %d, want %d", tt.env, got, tt.want)
 		}
 	}
 }

@@ -160,6 +160,13 @@ func TestValidator(t *testing.T) {
 	}
 }
 
+func TestAppDoesNotSeeSupervisorVariables(t *testing.T) {
+	s := startServer(t, "e2eapp:app")
+	if _, body := s.get(t, "/supervisor-env"); body != "" {
+		t.Errorf("the app sees %q: a gowsgi it starts would take itself for a worker", body)
+	}
+}
+
 func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
 	s := startServer(t, "e2eapp:app")
 	c := s.dial(t)

@@ -29,6 +29,8 @@ def app(environ, start_response):
         return respond(start_response, read_body(environ))
     if path == "/raise":
         raise RuntimeError("boom from e2eapp")
+    if path == "/supervisor-env":
+        return respond(start_response, " ".join(sorted(k for k in os.environ if k.startswith("GOWSGI_"))).encode())
     if path == "/pid":
         return respond(start_response, str(os.getpid()).encode())
     if path == "/slow":
