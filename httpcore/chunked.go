@@ -1,6 +1,10 @@
 package httpcore
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/gowsgi/gowsgi/internal/ascii"
+)
 
 // maxChunkLine bounds a chunk-size line (with extensions) and a trailer
 // field line; it is smaller than tailRoom so that a line always fits.
@@ -111,7 +115,7 @@ func (b *Body) readTrailers() error {
 			return errTrailer
 		}
 		name := line[:colon]
-		if equalFold(name, "content-length") || equalFold(name, "transfer-encoding") || equalFold(name, "host") {
+		if ascii.EqualFold(name, "content-length") || ascii.EqualFold(name, "transfer-encoding") || ascii.EqualFold(name, "host") {
 			return errTrailerField
 		}
 	}

@@ -1,6 +1,10 @@
 package httpcore
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/gowsgi/gowsgi/internal/ascii"
+)
 
 // tchar marks the bytes allowed in an RFC 9110 token (method, field name).
 var tchar = func() (t [256]bool) {
@@ -43,24 +47,6 @@ func isFieldValue(b []byte) bool {
 	return true
 }
 
-// equalFold reports whether b equals the lower-case ASCII string s, ignoring
-// the case of b.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // trimOWS strips surrounding SP and HTAB.
 func trimOWS(b []byte) []byte {
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
@@ -82,7 +68,7 @@ func hasToken(b []byte, s string) bool {
 		} else {
 			item, b = b, nil
 		}
-		if equalFold(trimOWS(item), s) {
+		if ascii.EqualFold(trimOWS(item), s) {
 			return true
 		}
 	}
@@ -223,10 +209,10 @@ func parseTarget(req *Request, target []byte) error {
 // schemeLen returns the length of a leading "http://" or "https://"
 // (either case), or 0.
 func schemeLen(t []byte) int {
-	if len(t) >= 7 && equalFold(t[:7], "http://") {
+	if len(t) >= 7 && ascii.EqualFold(t[:7], "http://") {
 		return 7
 	}
-	if len(t) >= 8 && equalFold(t[:8], "https://") {
+	if len(t) >= 8 && ascii.EqualFold(t[:8], "https://") {
 		return 8
 	}
 	return 0
@@ -265,9 +251,9 @@ func parseFields(req *Request, p []byte) error {
 		}
 		req.Headers = append(req.Headers, Header{Name: name, Value: value})
 		switch {
-		case equalFold(name, "host"):
+		case ascii.EqualFold(name, "host"):
 			hosts++
-		case equalFold(name, "content-length"):
+		case ascii.EqualFold(name, "content-length"):
 			n, ok := parseDecimal(value)
 			if !ok {
 				return errContentLength
@@ -276,14 +262,14 @@ func parseFields(req *Request, p []byte) error {
 				return errContentLengths
 			}
 			haveLength, req.ContentLength = true, n
-		case equalFold(name, "transfer-encoding"):
-			encOK = !haveEncoding && equalFold(value, "chunked")
+		case ascii.EqualFold(name, "transfer-encoding"):
+			encOK = !haveEncoding && ascii.EqualFold(value, "chunked")
 			haveEncoding = true
-		case equalFold(name, "connection"):
+		case ascii.EqualFold(name, "connection"):
 			connClose = connClose || hasToken(value, "close")
 			connKeepAlive = connKeepAlive || hasToken(value, "keep-alive")
-		case equalFold(name, "expect"):
-			expect = equalFold(value, "100-continue")
+		case ascii.EqualFold(name, "expect"):
+			expect = ascii.EqualFold(value, "100-continue")
 		}
 	}
 	if hosts > 1 || (hosts == 0 && req.ProtoMinor == 1) {

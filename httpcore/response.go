@@ -3,6 +3,8 @@ package httpcore
 import (
 	"strconv"
 	"sync"
+
+	"github.com/gowsgi/gowsgi/internal/ascii"
 )
 
 // flushThreshold is how much body a response holds back before it commits
@@ -74,21 +76,21 @@ func (w *ResponseWriter) WriteHeader(status []byte, headers []Header) {
 			continue
 		}
 		switch {
-		case equalFold(name, "content-length"):
+		case ascii.EqualFold(name, "content-length"):
 			n, ok := parseDecimal(trimOWS(h.Value))
 			if !ok || (w.length >= 0 && n != w.length) {
 				w.bad = true
 			}
 			w.length = n
 			continue
-		case equalFold(name, "connection"):
+		case ascii.EqualFold(name, "connection"):
 			w.closeAsked = w.closeAsked || hasToken(h.Value, "close")
 			continue
 		case isHopByHop(name):
 			continue
-		case equalFold(name, "date"):
+		case ascii.EqualFold(name, "date"):
 			w.hasDate = true
-		case equalFold(name, "server"):
+		case ascii.EqualFold(name, "server"):
 			w.hasServer = true
 		}
 		w.fields = append(w.fields, name...)
@@ -120,9 +122,9 @@ func statusCode(status []byte) int {
 // isHopByHop reports whether a handler's field named name is dropped: these
 // describe the connection, which the server manages.
 func isHopByHop(name []byte) bool {
-	return equalFold(name, "keep-alive") || equalFold(name, "transfer-encoding") ||
-		equalFold(name, "te") || equalFold(name, "trailer") || equalFold(name, "upgrade") ||
-		equalFold(name, "proxy-connection")
+	return ascii.EqualFold(name, "keep-alive") || ascii.EqualFold(name, "transfer-encoding") ||
+		ascii.EqualFold(name, "te") || ascii.EqualFold(name, "trailer") || ascii.EqualFold(name, "upgrade") ||
+		ascii.EqualFold(name, "proxy-connection")
 }
 
 // Write adds body bytes. They are held back until flushThreshold bytes have

@@ -3,7 +3,11 @@ package wsgi
 // #include "bridge.h"
 import "C"
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/gowsgi/gowsgi/internal/ascii"
+)
 
 // Environ keys interned by environ.c, in the order of its GW_K_ enum.
 const (
@@ -75,15 +79,15 @@ func (b *fieldBuilder) addHeader(name, value []byte) {
 		return
 	}
 	switch {
-	case asciiEqualFold(name, "content-type"):
+	case ascii.EqualFold(name, "content-type"):
 		b.add(keyContentType, C.GW_F_HEADER, value)
 		return
-	case asciiEqualFold(name, "content-length"):
+	case ascii.EqualFold(name, "content-length"):
 		b.add(keyContentLength, C.GW_F_HEADER, value)
 		return
 	}
 	for i, h := range commonHeaders {
-		if asciiEqualFold(name, h) {
+		if ascii.EqualFold(name, h) {
 			b.add(keyFirstHeader+i, C.GW_F_HEADER, value)
 			return
 		}
@@ -129,24 +133,6 @@ func (b *fieldBuilder) build(r *Request) {
 	for _, h := range r.Headers {
 		b.addHeader(h.Name, h.Value)
 	}
-}
-
-// asciiEqualFold reports whether b equals the lower-case ASCII string s,
-// ignoring case in b.
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // appendUnescaped appends p with %XX escapes decoded; a '%' not followed
