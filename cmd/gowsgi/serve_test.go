@@ -167,6 +167,15 @@ func TestAppDoesNotSeeSupervisorVariables(t *testing.T) {
 	}
 }
 
+func TestSysExecutableIsPython(t *testing.T) {
+	s := startServer(t, "e2eapp:app")
+	_, exe := s.get(t, "/executable")
+	out, err := exec.Command(exe, "-c", "import sys; print(sys.version_info[0])").Output()
+	if err != nil || strings.TrimSpace(string(out)) != "3" {
+		t.Errorf("sys.executable %q does not run Python: %v %q", exe, err, out)
+	}
+}
+
 func TestPipelinedRequestsAnsweredInOrder(t *testing.T) {
 	s := startServer(t, "e2eapp:app")
 	c := s.dial(t)

@@ -31,6 +31,9 @@ def app(environ, start_response):
         raise RuntimeError("boom from e2eapp")
     if path == "/supervisor-env":
         return respond(start_response, " ".join(sorted(k for k in os.environ if k.startswith("GOWSGI_"))).encode())
+    if path == "/executable":
+        import sys
+        return respond(start_response, sys.executable.encode())
     if path == "/pid":
         return respond(start_response, str(os.getpid()).encode())
     if path == "/slow":
