@@ -8,7 +8,7 @@ DEB_PACKAGES := gcc pkg-config python3-dev python3-flask python3-pyramid python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := bin/gowsgi
 
-.PHONY: deps build serve test vet fmt-check clean
+.PHONY: deps build serve test fuzz vet fmt-check clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -34,8 +34,18 @@ fmt-check:
 vet: deps
 	$(GO) vet ./...
 
+# Fuzz targets that make test runs briefly; longer: make fuzz FUZZTIME=10m
+FUZZ_TARGETS := FuzzParseRequest FuzzChunked
+FUZZTIME ?= 10s
+
 test: build fmt-check vet
 	$(GO) test -race -count=1 -timeout 12m ./...
+	$(MAKE) --no-print-directory fuzz
+
+fuzz:
+	@for f in $(FUZZ_TARGETS); do \
+		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./httpcore || exit 1; \
+	done
 
 clean:
 	rm -rf bin

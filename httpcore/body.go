@@ -22,7 +22,8 @@ const (
 // request carried "Expect: 100-continue", the first Read sends
 // "HTTP/1.1 100 Continue" first (unless the response head has gone out).
 // A malformed chunked body or a short one is a Read error, and the
-// connection closes after the response.
+// connection closes after the response; so is a chunked body growing past
+// the server's LimitRequestBody (ErrBodyTooLarge).
 type Body struct {
 	c         *conn
 	remaining int64 // bytes left of the body, or of the current chunk
@@ -32,14 +33,16 @@ type Body struct {
 	expect    bool  // the client waits for 100 Continue
 	sentCont  bool  // 100 Continue was sent
 	trailer   int   // bytes of trailer fields read
+	limit     int64 // LimitRequestBody for a chunked body; 0: none
+	total     int64 // chunk sizes read so far
 }
 
 // reset prepares the body of req.
 func (b *Body) reset(req *Request) {
 	b.chunked, b.phase, b.err, b.sentCont, b.trailer = req.Chunked, phaseSize, nil, false, 0
-	b.remaining = req.ContentLength
+	b.remaining, b.limit, b.total = req.ContentLength, 0, 0
 	if b.chunked {
-		b.remaining = 0
+		b.remaining, b.limit = 0, max(b.c.srv.LimitRequestBody, 0)
 	}
 	b.expect = req.expectContinue && !b.finished()
 }

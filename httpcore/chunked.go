@@ -31,6 +31,10 @@ func (b *Body) nextChunk() error {
 			if err != nil {
 				return err
 			}
+			if b.limit > 0 && size > b.limit-b.total {
+				return ErrBodyTooLarge
+			}
+			b.total += size
 			if size == 0 {
 				if err := b.readTrailers(); err != nil {
 					return err
@@ -44,8 +48,9 @@ func (b *Body) nextChunk() error {
 	return nil
 }
 
-// parseChunkSize parses `chunk-size [ BWS ";" chunk-ext ]`; extensions are
-// ignored but may hold no control character but HTAB.
+// parseChunkSize parses `chunk-size [ chunk-ext ]`. Whitespace is allowed
+// only inside the extensions, around ';' and '='; the extensions are
+// checked and ignored.
 func parseChunkSize(line []byte) (int64, error) {
 	var n int64
 	i := 0
@@ -63,23 +68,87 @@ func parseChunkSize(line []byte) (int64, error) {
 		return 0, errChunkSize
 	}
 	ext := line[i:]
-	for len(ext) > 0 && (ext[0] == ' ' || ext[0] == '\t') {
-		ext = ext[1:]
-	}
 	if len(ext) == 0 {
-		if i < len(line) {
-			return 0, errChunkSize // whitespace and no extension
-		}
 		return n, nil
 	}
-	if ext[0] != ';' {
+	if t := trimLeftWS(ext); len(t) == 0 || t[0] != ';' {
 		return 0, errChunkSize
 	}
-	if !isFieldValue(ext) {
+	if !isChunkExt(ext) {
 		return 0, errChunkExt
 	}
 	return n, nil
 }
+
+// isChunkExt reports whether b is an RFC 9112 chunk-ext:
+// *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ).
+func isChunkExt(b []byte) bool {
+	for len(b) > 0 {
+		b = trimLeftWS(b)
+		if len(b) == 0 || b[0] != ';' {
+			return false
+		}
+		b = trimLeftWS(b[1:])
+		n := tokenLen(b)
+		if n == 0 {
+			return false
+		}
+		b = b[n:]
+		if rest := trimLeftWS(b); len(rest) > 0 && rest[0] == '=' {
+			b = trimLeftWS(rest[1:])
+			if len(b) > 0 && b[0] == '"' {
+				n = quotedLen(b)
+			} else {
+				n = tokenLen(b)
+			}
+			if n == 0 {
+				return false
+			}
+			b = b[n:]
+		}
+	}
+	return true
+}
+
+// trimLeftWS strips leading SP and HTAB.
+func trimLeftWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
+}
+
+// tokenLen returns the length of the token at the start of b.
+func tokenLen(b []byte) int {
+	n := 0
+	for n < len(b) && tchar[b[n]] {
+		n++
+	}
+	return n
+}
+
+// quotedLen returns the length of the RFC 9110 quoted-string at the start
+// of b (which starts with '"'), or 0 if it is malformed.
+func quotedLen(b []byte) int {
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1
+		case c == '\\':
+			i++
+			if i == len(b) || !isQuotedText(b[i]) {
+				return 0
+			}
+		case !isQuotedText(c):
+			return 0
+		}
+	}
+	return 0
+}
+
+// isQuotedText reports whether c may appear in a quoted-string: HTAB, SP,
+// visible ASCII and obs-text.
+func isQuotedText(c byte) bool { return c == '\t' || (c >= ' ' && c != 0x7f) }
 
 // unhex returns the value of hex digit c, or -1.
 func unhex(c byte) int {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -49,6 +50,25 @@ func TestChunkedBody(t *testing.T) {
 		{"Transfer-Encoding trailer", "5\r\nhello\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n", ""},
 		{"Host trailer", "5\r\nhello\r\n0\r\nHost: evil\r\n\r\n", ""},
 		{"malformed trailer", "5\r\nhello\r\n0\r\nno colon\r\n\r\n", ""},
+		{"many leading zeros", "00000000000000000000000005\r\nhello\r\n0\r\n\r\n", "hello"},
+		{"whitespace around ; and =", "5 \t; a = b ;\tc= \"q \\\" d\"\r\nhello\r\n0\r\n\r\n", "hello"},
+		{"whitespace before the size", " 5\r\nhello\r\n0\r\n\r\n", ""},
+		{"HTAB after the size", "5\t\r\nhello\r\n0\r\n\r\n", ""},
+		{"whitespace after an extension", "5;a=b \r\nhello\r\n0\r\n\r\n", ""},
+		{"empty extension name", "5;=b\r\nhello\r\n0\r\n\r\n", ""},
+		{"extension without name", "5;\r\nhello\r\n0\r\n\r\n", ""},
+		{"extension value not a token", "5;a=b/c\r\nhello\r\n0\r\n\r\n", ""},
+		{"unterminated quoted extension", "5;a=\"b\r\nhello\r\n0\r\n\r\n", ""},
+		{"NUL in a quoted extension", "5;a=\"\x00\"\r\nhello\r\n0\r\n\r\n", ""},
+		{"size overflow with sixteen digits", "ffffffffffffffff\r\n", ""},
+		{"size with 0x prefix", "0x5\r\nhello\r\n0\r\n\r\n", ""},
+		{"size with underscore", "1_0\r\nhello\r\n0\r\n\r\n", ""},
+		{"bare CR after the size", "5\rhello\r\n0\r\n\r\n", ""},
+		{"data followed by bare CR", "5\r\nhello\r0\r\n\r\n", ""},
+		{"last chunk without CRLF after trailers", "5\r\nhello\r\n0\r\n", ""},
+		{"obs-fold in trailers", "5\r\nhello\r\n0\r\nX-T: a\r\n b\r\n\r\n", ""},
+		{"whitespace before colon in a trailer", "5\r\nhello\r\n0\r\nX-T : a\r\n\r\n", ""},
+		{"bare CR in a trailer value", "5\r\nhello\r\n0\r\nX-T: a\rb\r\n\r\n", ""},
 		{"truncated body", "5\r\nhel", ""},
 		{"missing last chunk", "5\r\nhello\r\n", ""},
 	}
@@ -127,6 +147,17 @@ func TestParseChunkSize(t *testing.T) {
 		{";x", 0, errChunkSize},
 		{"5 ", 0, errChunkSize},
 		{"0x5", 0, errChunkSize},
+		{" 5", 0, errChunkSize},
+		{"5\t", 0, errChunkSize},
+		{"5 ; a = b", 5, nil},
+		{"5;a=\"b\\\"c\";d", 5, nil},
+		{"5;a ", 0, errChunkExt},
+		{"5;a=", 0, errChunkExt},
+		{"5;a=\"b", 0, errChunkExt},
+		{"5;a=\"b\\", 0, errChunkExt},
+		{"5;a\rb", 0, errChunkExt},
+		{"5;;a", 0, errChunkExt},
+		{"00000000000000000000000000000001", 1, nil},
 	}
 	for _, tt := range tests {
 		got, err := parseChunkSize([]byte(tt.line))
@@ -168,6 +199,73 @@ func TestChunkLineTooLong(t *testing.T) {
 		"5;"+strings.Repeat("e", maxChunkLine)+"\r\nhello\r\n0\r\n\r\n")
 	resp := readResponses(t, got, "POST")[0]
 	if resp.StatusCode != 500 || !strings.Contains(bodyOf(resp), errChunkLine.Error()) {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestChunkedBodyLimit(t *testing.T) {
+	// received is how many body bytes the handler got before an error.
+	var received atomic.Int64
+	reader := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		b, err := io.ReadAll(r.Body)
+		if string(r.Method) == "POST" {
+			received.Store(int64(len(b)))
+		}
+		if err != nil {
+			w.WriteHeader([]byte("500 Internal Server Error"), nil)
+			w.Write([]byte(err.Error()))
+			return
+		}
+		w.WriteHeader([]byte("200 OK"), nil)
+		w.Write(b)
+	})
+	_, addr := startServer(t, reader, func(s *Server) { s.LimitRequestBody = 10 })
+	tests := []struct {
+		name, body string
+		status     int
+		received   int64
+	}{
+		{"at the limit", "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", 200, 10},
+		{"one chunk over", "b\r\nhello world\r\n0\r\n\r\n", 413, 0},
+		{"second chunk over", "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", 413, 5},
+		{"huge chunk size", "7fffffffffffffff\r\nhello\r\n", 413, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"+tt.body+
+				"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+			methods := []string{"POST", "GET"}
+			if tt.status != 200 {
+				methods = methods[:1]
+			}
+			resp := readResponses(t, got, methods...)[0]
+			if resp.StatusCode != tt.status || received.Load() != tt.received {
+				t.Errorf("status %d after %d bytes, want %d after %d: %q", resp.StatusCode, received.Load(), tt.status, tt.received, got)
+			}
+			if tt.status == 413 && (connection(resp) != "close" || bodyOf(resp) != "Content Too Large\n") {
+				t.Errorf("413 response %q", got)
+			}
+		})
+	}
+}
+
+func TestChunkedBodyLimitAfterHead(t *testing.T) {
+	// A handler that sent its head before the body passed the limit: the
+	// response stands, is cut short and the connection closes.
+	errc := make(chan error, 1)
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		w.WriteHeader([]byte("200 OK"), nil)
+		w.Flush()
+		_, err := io.ReadAll(r.Body)
+		errc <- err
+		w.Abort()
+	})
+	_, addr := startServer(t, h, func(s *Server) { s.LimitRequestBody = 4 })
+	got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+	if err := <-errc; err != ErrBodyTooLarge {
+		t.Errorf("Read error %v, want ErrBodyTooLarge", err)
+	}
+	if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") || strings.Contains(got, "413") {
 		t.Errorf("got %q", got)
 	}
 }

@@ -78,7 +78,11 @@ func newConn(s *Server, nc net.Conn) *conn {
 func (c *conn) serve() {
 	defer c.shut()
 	for {
-		if err := c.readHead(); err != nil {
+		err := c.readHead()
+		if err == nil && c.srv.LimitRequestBody > 0 && c.req.ContentLength > c.srv.LimitRequestBody {
+			err = errBodyTooLarge
+		}
+		if err != nil {
 			var pe *protoError
 			if errors.As(err, &pe) {
 				c.replyError(pe)
@@ -148,9 +152,10 @@ func (c *conn) readHead() error {
 			return errClosing
 		}
 	}
-	// Scan line by line as bytes arrive, so that a bare LF is refused at
-	// once rather than after a timeout.
-	scan, lineStart, reqLineEnd := 0, 0, -1
+	// Scan line by line as bytes arrive, so that a bare LF or a line over
+	// its limit is refused at once rather than after a timeout.
+	lineLimit, fieldLimit, fieldsLimit := s.limitRequestLine(), s.limitRequestFieldSize(), s.limitRequestFields()
+	scan, lineStart, reqLineEnd, fields := 0, 0, -1, 0
 	for {
 		for {
 			i := bytes.IndexByte(c.buf[scan:c.w], '\n')
@@ -163,9 +168,14 @@ func (c *conn) readHead() error {
 				return errBareLF
 			}
 			scan = i + 1
-			if i-1 > lineStart {
+			if n := i - 1 - lineStart; n > 0 {
+				if err := checkLine(n, reqLineEnd < 0, fields+1, lineLimit, fieldLimit, fieldsLimit); err != nil {
+					return err
+				}
 				if reqLineEnd < 0 {
 					reqLineEnd = i + 1
+				} else {
+					fields++
 				}
 				lineStart = i + 1
 				continue
@@ -179,6 +189,12 @@ func (c *conn) readHead() error {
 				continue
 			}
 			return c.parseHead(i+1, reqLineEnd, limit)
+		}
+		// The incomplete line may end in the CR of its CRLF.
+		if n := c.w - lineStart - 1; n > 0 {
+			if err := checkLine(n, reqLineEnd < 0, fields+1, lineLimit, fieldLimit, 0); err != nil {
+				return err
+			}
 		}
 		if c.w >= limit {
 			if reqLineEnd < 0 {
@@ -201,6 +217,22 @@ func (c *conn) readHead() error {
 			return err
 		}
 	}
+}
+
+// checkLine checks a head line of n bytes (without CRLF), the request line
+// or header field number field, against the limits (0: none).
+func checkLine(n int, requestLine bool, field, lineLimit, fieldLimit, fieldsLimit int) error {
+	switch {
+	case requestLine:
+		if lineLimit > 0 && n > lineLimit {
+			return errURITooLong
+		}
+	case fieldsLimit > 0 && field > fieldsLimit:
+		return errTooManyFields
+	case fieldLimit > 0 && n > fieldLimit:
+		return errFieldTooLarge
+	}
+	return nil
 }
 
 // parseHead parses the head buf[:end] whose request line ends at

@@ -14,6 +14,7 @@ func (e *protoError) Error() string { return "httpcore: " + e.status + ": " + e.
 // Status lines of the responses to refused requests.
 const (
 	status400 = "400 Bad Request"
+	status413 = "413 Content Too Large"
 	status414 = "414 URI Too Long"
 	status431 = "431 Request Header Fields Too Large"
 	status501 = "501 Not Implemented"
@@ -25,7 +26,7 @@ var (
 	errBareLF            = &protoError{status400, "line not terminated by CRLF"}
 	errLeadingEmpty      = &protoError{status400, "more than one empty line before the request line"}
 	errRequestLine       = &protoError{status400, "malformed request line"}
-	errMethod            = &protoError{status400, "method is not a token"}
+	errMethod            = &protoError{status400, "method is not an upper-case token of 3 to 20 bytes"}
 	errTarget            = &protoError{status400, "malformed request-target"}
 	errVersion           = &protoError{status400, "malformed HTTP version"}
 	errVersionSupport    = &protoError{status505, "unsupported HTTP version"}
@@ -37,10 +38,23 @@ var (
 	errLengthAndEncoding = &protoError{status400, "Content-Length with Transfer-Encoding"}
 	errEncoding10        = &protoError{status400, "Transfer-Encoding in an HTTP/1.0 request"}
 	errEncoding          = &protoError{status501, "Transfer-Encoding other than chunked"}
+	errEncodingList      = &protoError{status400, "empty Transfer-Encoding list element"}
+	errChunkedNotLast    = &protoError{status400, "chunked is not the last transfer coding"}
+	errContentTypes      = &protoError{status400, "more than one Content-Type"}
+	errBodyTooLarge      = &protoError{status413, "Content-Length over LimitRequestBody"}
+	errChunkedTooLarge   = &protoError{status413, "chunked body over LimitRequestBody"}
 	errHost              = &protoError{status400, "HTTP/1.1 request without exactly one Host"}
-	errURITooLong        = &protoError{status414, "request line too long"}
+	errURITooLong        = &protoError{status414, "request line longer than LimitRequestLine or MaxHeaderBytes"}
 	errHeadTooLarge      = &protoError{status431, "request head too large"}
+	errTooManyFields     = &protoError{status431, "more header fields than LimitRequestFields"}
+	errFieldTooLarge     = &protoError{status431, "header field line longer than LimitRequestFieldSize"}
 )
+
+// ErrBodyTooLarge is returned by Body.Read when a chunked request body
+// grows past the server's LimitRequestBody; no byte past the limit is
+// returned. If the response head has not been sent when the handler
+// returns, the server answers 413 in place of the handler's response.
+var ErrBodyTooLarge = errors.New("httpcore: request body larger than LimitRequestBody")
 
 // Errors a request body read returns; after any of them the connection
 // closes.

@@ -121,6 +121,13 @@ func parseHead(req *Request, head []byte) error {
 	return parseFields(req, rest)
 }
 
+// Method length bounds: the shortest registered method is GET and PUT; 20
+// leaves room for extension methods while refusing garbage early.
+const (
+	minMethodLen = 3
+	maxMethodLen = 20
+)
+
 // parseRequestLine parses "method SP request-target SP HTTP/x.y".
 func parseRequestLine(req *Request, line []byte) error {
 	sp := bytes.IndexByte(line, ' ')
@@ -128,7 +135,7 @@ func parseRequestLine(req *Request, line []byte) error {
 		return errRequestLine
 	}
 	method, rest := line[:sp], line[sp+1:]
-	if !isToken(method) {
+	if !isMethod(method) {
 		return errMethod
 	}
 	sp = bytes.IndexByte(rest, ' ')
@@ -149,23 +156,37 @@ func parseRequestLine(req *Request, line []byte) error {
 	return parseTarget(req, target)
 }
 
+// isMethod reports whether b is a token of minMethodLen to maxMethodLen
+// bytes without a lower-case letter: methods are case-sensitive and every
+// registered one is upper-case, so "get" is a client bug, not GET.
+func isMethod(b []byte) bool {
+	if len(b) < minMethodLen || len(b) > maxMethodLen || !isToken(b) {
+		return false
+	}
+	for _, c := range b {
+		if 'a' <= c && c <= 'z' {
+			return false
+		}
+	}
+	return true
+}
+
 // isDigit reports whether c is an ASCII digit.
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // parseTarget sets Path and Query from the request-target in one of the four
 // RFC 9112 forms; asterisk-form only with OPTIONS and authority-form only
-// (and always) with CONNECT.
+// (and always) with CONNECT. Absolute-form is accepted for http and https
+// with a well-formed authority without userinfo; its path and query are
+// used.
 func parseTarget(req *Request, target []byte) error {
-	for _, c := range target {
-		if c <= ' ' || c == 0x7f {
-			return errTarget
-		}
+	if !isTargetText(target) {
+		return errTarget
 	}
 	req.Path, req.Query = nil, nil
-	connect := string(req.Method) == "CONNECT"
 	switch {
-	case connect:
-		if target[0] == '/' || bytes.IndexByte(target, ':') < 1 || bytes.ContainsAny(target, "/?#@") {
+	case string(req.Method) == "CONNECT":
+		if !isHostPort(target) {
 			return errTarget
 		}
 		return nil
@@ -186,8 +207,9 @@ func parseTarget(req *Request, target []byte) error {
 		if end < 0 {
 			end = len(target)
 		}
-		if end == 0 {
-			return errTarget // no authority
+		authority := target[:end]
+		if !isHostPort(authority) && !isHost(authority) {
+			return errTarget
 		}
 		target = target[end:]
 		if len(target) == 0 || target[0] == '?' {
@@ -205,6 +227,87 @@ func parseTarget(req *Request, target []byte) error {
 	}
 	return nil
 }
+
+// isTargetText reports whether a request-target is non-empty and holds only
+// visible ASCII other than '#' (a fragment is never sent), with every '%'
+// starting a percent-encoded octet. Other characters RFC 3986 would have
+// percent-encoded ("|", "{", "[" and the like) are accepted: clients send
+// them and they cannot change how the target splits.
+func isTargetText(t []byte) bool {
+	if len(t) == 0 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c <= ' ' || c >= 0x7f || c == '#':
+			return false
+		case c == '%':
+			if i+2 >= len(t) || unhex(t[i+1]) < 0 || unhex(t[i+2]) < 0 {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+// isHostPort reports whether b is `host ":" port` with a non-empty port.
+func isHostPort(b []byte) bool {
+	colon := bytes.LastIndexByte(b, ':')
+	return colon > 0 && isHost(b[:colon]) && isPort(b[colon+1:])
+}
+
+// isPort reports whether b is a decimal port number, 0 to 65535.
+func isPort(b []byte) bool {
+	n, ok := parseDecimal(b)
+	return ok && len(b) <= 5 && n <= 65535
+}
+
+// isHost reports whether b is an RFC 3986 host: an IPv6 literal in
+// brackets, or a non-empty reg-name (which covers IPv4 addresses). IPvFuture
+// and zone identifiers are refused; so is userinfo, as '@' is not allowed.
+func isHost(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	if b[0] == '[' {
+		if len(b) < 4 || b[len(b)-1] != ']' {
+			return false
+		}
+		colons := 0
+		for _, c := range b[1 : len(b)-1] {
+			switch {
+			case c == ':':
+				colons++
+			case c != '.' && unhex(c) < 0:
+				return false
+			}
+		}
+		return colons >= 2
+	}
+	for _, c := range b {
+		if !regNameChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// regNameChar marks the bytes of an RFC 3986 reg-name: unreserved,
+// sub-delims and '%' (isTargetText has checked the octets after it).
+var regNameChar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for _, c := range "-._~!$&'()*+,;=%" {
+		t[c] = true
+	}
+	return t
+}()
 
 // schemeLen returns the length of a leading "http://" or "https://"
 // (either case), or 0.
@@ -225,9 +328,10 @@ func parseFields(req *Request, p []byte) error {
 	req.ContentLength, req.Chunked = 0, false
 	req.expectContinue = false
 	var (
-		hosts                            int
-		haveLength, haveEncoding, encOK  bool
+		hosts, contentTypes              int
+		haveLength, haveEncoding         bool
 		connClose, connKeepAlive, expect bool
+		enc                              codings
 	)
 	for {
 		line, rest, err := nextLine(p)
@@ -253,6 +357,8 @@ func parseFields(req *Request, p []byte) error {
 		switch {
 		case ascii.EqualFold(name, "host"):
 			hosts++
+		case ascii.EqualFold(name, "content-type"):
+			contentTypes++
 		case ascii.EqualFold(name, "content-length"):
 			n, ok := parseDecimal(value)
 			if !ok {
@@ -263,8 +369,8 @@ func parseFields(req *Request, p []byte) error {
 			}
 			haveLength, req.ContentLength = true, n
 		case ascii.EqualFold(name, "transfer-encoding"):
-			encOK = !haveEncoding && ascii.EqualFold(value, "chunked")
 			haveEncoding = true
+			enc.add(value)
 		case ascii.EqualFold(name, "connection"):
 			connClose = connClose || hasToken(value, "close")
 			connKeepAlive = connKeepAlive || hasToken(value, "keep-alive")
@@ -275,14 +381,18 @@ func parseFields(req *Request, p []byte) error {
 	if hosts > 1 || (hosts == 0 && req.ProtoMinor == 1) {
 		return errHost
 	}
+	if contentTypes > 1 {
+		return errContentTypes
+	}
 	if haveEncoding {
 		switch {
 		case haveLength:
 			return errLengthAndEncoding
 		case req.ProtoMinor == 0:
 			return errEncoding10
-		case !encOK:
-			return errEncoding
+		}
+		if err := enc.check(); err != nil {
+			return err
 		}
 		req.ContentLength, req.Chunked = -1, true
 	}
@@ -293,4 +403,50 @@ func parseFields(req *Request, p []byte) error {
 		req.keepAlive = connKeepAlive && !connClose
 	}
 	return nil
+}
+
+// codings tallies the transfer codings of a request's Transfer-Encoding
+// fields, which form one list in order.
+type codings struct {
+	n           int  // codings listed
+	chunked     int  // how many of them are "chunked"
+	lastChunked bool // the last one is "chunked"
+	empty       bool // an empty list or list element
+}
+
+// add tallies the codings of one Transfer-Encoding field value.
+func (e *codings) add(v []byte) {
+	for {
+		item := v
+		i := bytes.IndexByte(v, ',')
+		if i >= 0 {
+			item, v = v[:i], v[i+1:]
+		}
+		item = trimOWS(item)
+		e.empty = e.empty || len(item) == 0
+		e.n++
+		e.lastChunked = ascii.EqualFold(item, "chunked")
+		if e.lastChunked {
+			e.chunked++
+		}
+		if i < 0 {
+			return
+		}
+	}
+}
+
+// check accepts exactly one coding, chunked. Chunked that is not last
+// leaves the body length unknown (400, RFC 9112 section 6.3); any other
+// coding, alone or applied before chunked, is one the server does not
+// decode (501).
+func (e *codings) check() error {
+	switch {
+	case e.empty:
+		return errEncodingList
+	case e.n == 1 && e.lastChunked:
+		return nil
+	case e.chunked > 0 && !e.lastChunked:
+		return errChunkedNotLast
+	}
+	return errEncoding
 }

@@ -327,9 +327,16 @@ func (w *ResponseWriter) fail(err error) error {
 
 // finish ends the response after the handler returned: it sends the head
 // and held-back body, or the last chunk, or a 500 for a handler that failed
-// before its head went out.
+// before its head went out, or a 413 in place of the handler's response if
+// a chunked request body passed LimitRequestBody before the head went out.
+// A body shorter than the handler's Content-Length is logged.
 func (w *ResponseWriter) finish() {
 	switch {
+	case !w.headSent && w.c.body.err == ErrBodyTooLarge:
+		w.c.close = true
+		w.c.replyError(errChunkedTooLarge)
+		w.release()
+		return
 	case !w.headSent && (!w.wroteHeader || w.bad || w.aborted):
 		if !w.aborted {
 			w.c.srv.logf("httpcore: %s %s: %s", w.c.req.Method, w.c.req.URI, handlerFault(w))
@@ -356,6 +363,10 @@ func (w *ResponseWriter) finish() {
 	}
 	if w.length >= 0 && w.written < w.length && !w.bodyless() {
 		w.c.close = true
+		if w.err == nil {
+			w.c.srv.logf("httpcore: response to %s %s ended after %d of %d bytes declared by Content-Length; closing the connection",
+				w.c.req.Method, w.c.req.URI, w.written, w.length)
+		}
 	}
 	w.send()
 	w.release()

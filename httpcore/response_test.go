@@ -1,6 +1,7 @@
 package httpcore
 
 import (
+	"log"
 	"strings"
 	"testing"
 )
@@ -249,5 +250,22 @@ func TestWriteToGoneClient(t *testing.T) {
 	}
 	if err := <-errc; err == nil {
 		t.Errorf("64 MB written to a closed connection without an error")
+	}
+}
+
+func TestShortResponseLogged(t *testing.T) {
+	logged := &logBuffer{}
+	handler := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		w.WriteHeader([]byte("200 OK"), h("Content-Length", "10"))
+		w.Write([]byte("abc"))
+	})
+	_, addr := startServer(t, handler, func(s *Server) { s.ErrorLog = log.New(logged, "", 0) })
+	got := exchange(t, addr, "GET /x HTTP/1.1\r\nHost: h\r\n\r\nGET /y HTTP/1.1\r\nHost: h\r\n\r\n")
+	if !strings.HasSuffix(got, "\r\n\r\nabc") {
+		t.Errorf("got %q, want one short response and a close", got)
+	}
+	want := "httpcore: response to GET /x ended after 3 of 10 bytes declared by Content-Length; closing the connection\n"
+	if logged.String() != want {
+		t.Errorf("logged %q, want %q", logged, want)
 	}
 }

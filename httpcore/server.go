@@ -10,11 +10,15 @@ import (
 	"time"
 )
 
-// Defaults for the zero values of the Server settings.
+// Defaults for the zero values of the Server settings; the request limits
+// are gunicorn's.
 const (
-	defaultKeepAlive      = 5 * time.Second
-	defaultHeaderTimeout  = 30 * time.Second
-	defaultMaxHeaderBytes = 64 << 10
+	defaultKeepAlive             = 5 * time.Second
+	defaultHeaderTimeout         = 10 * time.Second
+	defaultMaxHeaderBytes        = 64 << 10
+	defaultLimitRequestLine      = 4094
+	defaultLimitRequestFields    = 100
+	defaultLimitRequestFieldSize = 8190
 )
 
 // Handler serves one request. It must call w.WriteHeader exactly once before
@@ -34,13 +38,46 @@ func (f HandlerFunc) ServeHTTP(w *ResponseWriter, r *Request) { f(w, r) }
 // Server is an HTTP/1.1 server. Set the exported fields before the first
 // call to Serve and do not change them afterwards; a Server must not be
 // copied after first use.
+//
+// The request limits are named after gunicorn's settings and default to
+// its values. Go's zero value must mean "default", so where gunicorn's 0
+// means "no limit" a negative value does here. Every limit is also bounded
+// by MaxHeaderBytes, the size of the whole head.
 type Server struct {
-	Handler        Handler
-	ServerHeader   string        // value of the Server field; empty: none
-	KeepAlive      time.Duration // idle time allowed between requests on a connection (default 5s)
-	HeaderTimeout  time.Duration // time to receive a complete request head once it started (or the first one on a new connection), and between body reads (default 30s)
-	MaxHeaderBytes int           // request line + header fields (default 64 KiB); over it: 431, or 414 for the request line
-	ErrorLog       *log.Logger   // nil: log.Default()
+	Handler      Handler
+	ServerHeader string // value of the Server field; empty: none
+
+	// KeepAlive is the idle time allowed between requests on a connection
+	// (default 5s).
+	KeepAlive time.Duration
+	// HeaderTimeout is the time allowed to receive a complete request head
+	// once it started (and the first one on a new connection), and between
+	// body reads (default 10s). Both timeouts close the connection without
+	// a response and without logging.
+	HeaderTimeout time.Duration
+
+	// MaxHeaderBytes bounds the whole request head: request line and header
+	// fields (default 64 KiB). Over it: 414 while still in the request
+	// line, 431 after.
+	MaxHeaderBytes int
+	// LimitRequestLine bounds the request line, without its CRLF (default
+	// 4094; negative: only MaxHeaderBytes). Over it: 414.
+	LimitRequestLine int
+	// LimitRequestFields bounds the number of header fields (default 100;
+	// negative: no limit). Over it: 431.
+	LimitRequestFields int
+	// LimitRequestFieldSize bounds one header field line, name, colon and
+	// value, without its CRLF (default 8190; negative: only
+	// MaxHeaderBytes). Over it: 431.
+	LimitRequestFieldSize int
+	// LimitRequestBody bounds a request body (0 or negative: no limit). A
+	// Content-Length over it is answered 413 without calling the handler;
+	// a chunked body growing past it makes Body.Read fail with
+	// ErrBodyTooLarge, and the server answers 413 if the handler's response
+	// head has not been sent.
+	LimitRequestBody int64
+
+	ErrorLog *log.Logger // nil: log.Default()
 
 	initOnce   sync.Once
 	serverLine []byte    // "Server: ...\r\n", or nil
@@ -85,6 +122,35 @@ func (s *Server) maxHeaderBytes() int {
 		return s.MaxHeaderBytes
 	}
 	return defaultMaxHeaderBytes
+}
+
+// limitRequestLine returns the request line limit, or 0 for none beyond
+// the head size.
+func (s *Server) limitRequestLine() int {
+	return limitOrDefault(s.LimitRequestLine, defaultLimitRequestLine)
+}
+
+// limitRequestFields returns the field count limit, or 0 for none.
+func (s *Server) limitRequestFields() int {
+	return limitOrDefault(s.LimitRequestFields, defaultLimitRequestFields)
+}
+
+// limitRequestFieldSize returns the field line limit, or 0 for none beyond
+// the head size.
+func (s *Server) limitRequestFieldSize() int {
+	return limitOrDefault(s.LimitRequestFieldSize, defaultLimitRequestFieldSize)
+}
+
+// limitOrDefault maps a limit setting to its effective value: 0 is the
+// default and a negative value is 0, no limit.
+func limitOrDefault(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // getLargeBuf returns a read buffer big enough for the largest head.

@@ -2,12 +2,14 @@ package httpcore
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -175,18 +177,44 @@ func TestBadRequestNotHandled(t *testing.T) {
 		called.Add(1)
 		w.WriteHeader([]byte("200 OK"), nil)
 	})
-	_, addr := startServer(t, h, func(s *Server) { s.MaxHeaderBytes = 1024 })
+	logged := &logBuffer{}
+	_, addr := startServer(t, h, func(s *Server) {
+		s.MaxHeaderBytes = 1024
+		s.LimitRequestLine = 300
+		s.LimitRequestFields = 4
+		s.LimitRequestFieldSize = 200
+		s.LimitRequestBody = 10
+		s.ErrorLog = log.New(logged, "", 0)
+	})
 	long := strings.Repeat("a", 2000)
+	field := func(n int) string { return "X: " + strings.Repeat("f", n-3) + "\r\n" }
 	tests := []struct{ name, raw, status string }{
+		{"NUL in the request line", "GET /\x00 HTTP/1.1\r\nHost: h\r\n\r\n", "400 Bad Request"},
+		{"lower-case method", "get / HTTP/1.1\r\nHost: h\r\n\r\n", "400 Bad Request"},
+		{"bad percent-encoding", "GET /%zz HTTP/1.1\r\nHost: h\r\n\r\n", "400 Bad Request"},
+		{"Content-Type twice", "POST / HTTP/1.1\r\nHost: h\r\nContent-Type: a\r\nContent-Type: a\r\n\r\n", "400 Bad Request"},
+		{"differing Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", "400 Bad Request"},
+		{"Content-Length with Transfer-Encoding", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400 Bad Request"},
+		{"gzip then chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "501 Not Implemented"},
+		{"request line at LimitRequestLine", "GET /" + strings.Repeat("a", 300-14) + " HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
+		{"request line over LimitRequestLine", "GET /" + strings.Repeat("a", 301-14) + " HTTP/1.1\r\nHost: h\r\n\r\n", "414 URI Too Long"},
+		{"request line over LimitRequestLine, incomplete", "GET /" + strings.Repeat("a", 400), "414 URI Too Long"},
+		{"fields at LimitRequestFields", "GET / HTTP/1.1\r\nHost: h\r\n" + strings.Repeat(field(10), 3) + "\r\nGET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
+		{"fields over LimitRequestFields", "GET / HTTP/1.1\r\nHost: h\r\n" + strings.Repeat(field(10), 4) + "\r\n", "431 Request Header Fields Too Large"},
+		{"field at LimitRequestFieldSize", "GET / HTTP/1.1\r\nHost: h\r\n" + field(200) + "\r\nGET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
+		{"field over LimitRequestFieldSize", "GET / HTTP/1.1\r\nHost: h\r\n" + field(201) + "\r\n", "431 Request Header Fields Too Large"},
+		{"field over LimitRequestFieldSize, incomplete", "GET / HTTP/1.1\r\nHost: h\r\n" + field(300)[:250], "431 Request Header Fields Too Large"},
+		{"body at LimitRequestBody", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789GET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
+		{"Content-Length over LimitRequestBody", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n0123456789a", "413 Content Too Large"},
+		{"Content-Length over LimitRequestBody with Expect", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n", "413 Content Too Large"},
 		{"bare LF", "GET / HTTP/1.1\nHost: h\n\n", "400 Bad Request"},
 		{"obsolete folding", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", "400 Bad Request"},
 		{"no Host", "GET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
 		{"HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", "505 HTTP Version Not Supported"},
 		{"gzip encoding", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", "501 Not Implemented"},
 		{"request line too long", "GET /" + long + " HTTP/1.1\r\nHost: h\r\n\r\n", "414 URI Too Long"},
-		{"request line too long, incomplete", "GET /" + long, "414 URI Too Long"},
-		{"head too large", "GET / HTTP/1.1\r\nHost: h\r\nX: " + long + "\r\n\r\n", "431 Request Header Fields Too Large"},
-		{"head too large, incomplete", "GET / HTTP/1.1\r\nHost: h\r\nX: " + long, "431 Request Header Fields Too Large"},
+		{"head over MaxHeaderBytes", "GET /" + strings.Repeat("a", 290-14) + " HTTP/1.1\r\nHost: " + strings.Repeat("h", 150) + "\r\n" +
+			strings.Repeat(field(200), 3) + "\r\n", "431 Request Header Fields Too Large"},
 		{"bad request after a good one", "GET / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\n\r\n", "400 Bad Request"},
 	}
 	for _, tt := range tests {
@@ -207,6 +235,80 @@ func TestBadRequestNotHandled(t *testing.T) {
 			}
 			if called.Load() != before {
 				t.Errorf("handler called for a malformed request")
+			}
+		})
+	}
+	if logged.String() != "" {
+		t.Errorf("refused requests logged: %s", logged)
+	}
+}
+
+// logBuffer collects what a Server logs.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write implements io.Writer.
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was logged.
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestLimitDefaults(t *testing.T) {
+	var s Server
+	got := []any{s.keepAlive(), s.headerTimeout(), s.maxHeaderBytes(), s.limitRequestLine(),
+		s.limitRequestFields(), s.limitRequestFieldSize()}
+	want := []any{5 * time.Second, 10 * time.Second, 64 << 10, 4094, 100, 8190}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("default %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	s = Server{LimitRequestLine: -1, LimitRequestFields: -1, LimitRequestFieldSize: -1}
+	if s.limitRequestLine() != 0 || s.limitRequestFields() != 0 || s.limitRequestFieldSize() != 0 {
+		t.Errorf("negative limits are not \"none\"")
+	}
+}
+
+func TestDefaultLimits(t *testing.T) {
+	// The default limits at their exact bounds, and negative settings
+	// leaving only MaxHeaderBytes.
+	_, addr := startServer(t, pathHandler, nil)
+	_, unlimited := startServer(t, pathHandler, func(s *Server) {
+		s.LimitRequestLine, s.LimitRequestFields, s.LimitRequestFieldSize = -1, -1, -1
+	})
+	// Each head ends with a Connection field, counted here.
+	line := func(n int) string { return "GET /" + strings.Repeat("a", n-14) + " HTTP/1.1\r\nHost: h\r\n" }
+	fields := func(n int) string { return "GET / HTTP/1.1\r\nHost: h\r\n" + strings.Repeat("X: y\r\n", n-2) }
+	field := func(n int) string { return "GET / HTTP/1.1\r\nHost: h\r\nX: " + strings.Repeat("f", n-3) + "\r\n" }
+	tests := []struct {
+		name, head string
+		status     int // with the defaults
+	}{
+		{"request line of 4094", line(4094), 200},
+		{"request line of 4095", line(4095), 414},
+		{"100 fields", fields(100), 200},
+		{"101 fields", fields(101), 431},
+		{"field line of 8190", field(8190), 200},
+		{"field line of 8191", field(8191), 431},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := tt.head + "Connection: close\r\n\r\n"
+			if resp := readResponses(t, exchange(t, addr, raw), "GET")[0]; resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if resp := readResponses(t, exchange(t, unlimited, raw), "GET")[0]; resp.StatusCode != 200 {
+				t.Errorf("without limits: status %d, want 200", resp.StatusCode)
 			}
 		})
 	}
@@ -249,10 +351,15 @@ func TestExpectContinueUnread(t *testing.T) {
 	// A handler that answers without reading: no 100 Continue, and the
 	// connection closes since the client still holds the body back.
 	_, addr := startServer(t, textHandler("no"), nil)
-	got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
-	resp := readResponses(t, got, "POST")[0]
-	if connection(resp) != "close" || bodyOf(resp) != "no" {
-		t.Errorf("got %q", got)
+	for _, framing := range []string{"Content-Length: 5", "Transfer-Encoding: chunked"} {
+		got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"+framing+"\r\n\r\n")
+		if strings.Contains(got, "100 Continue") {
+			t.Errorf("%s: 100 Continue sent to a handler that did not read: %q", framing, got)
+		}
+		resp := readResponses(t, got, "POST")[0]
+		if connection(resp) != "close" || bodyOf(resp) != "no" {
+			t.Errorf("%s: got %q", framing, got)
+		}
 	}
 }
 
@@ -361,9 +468,16 @@ func TestShutdownDeadline(t *testing.T) {
 }
 
 func TestTimeouts(t *testing.T) {
+	logged := &logBuffer{}
 	_, addr := startServer(t, pathHandler, func(s *Server) {
 		s.KeepAlive = 100 * time.Millisecond
 		s.HeaderTimeout = 200 * time.Millisecond
+		s.ErrorLog = log.New(logged, "", 0)
+	})
+	t.Cleanup(func() {
+		if logged.String() != "" {
+			t.Errorf("timeouts logged: %s", logged)
+		}
 	})
 	tests := []struct {
 		name, raw string
@@ -502,7 +616,7 @@ func BenchmarkGetLoopback(b *testing.B) {
 
 func TestLargeHead(t *testing.T) {
 	_, addr := startServer(t, pathHandler, nil)
-	big := "X-Big: " + strings.Repeat("v", 20<<10) + "\r\n"
+	big := strings.Repeat("X-Big: "+strings.Repeat("v", 5<<10)+"\r\n", 4)
 	got := exchange(t, addr, "GET /big HTTP/1.1\r\nHost: h\r\n"+big+"\r\nPOST /after HTTP/1.1\r\nHost: h\r\n"+
 		"Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nGET /small HTTP/1.1\r\nHost: h\r\n\r\n")
 	resps := readResponses(t, got, "GET", "POST", "GET")

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -40,6 +41,14 @@ type Config struct {
 	ServerSoftware string
 	// ErrorLog receives application tracebacks; nil means log.Default().
 	ErrorLog *log.Logger
+	// Timeout, if positive, ends a request that runs longer: RequestTimeout
+	// is raised in the app's thread, so it unwinds and the client gets 500.
+	Timeout time.Duration
+	// OnStuck is called (from another goroutine) when a request is still
+	// running a few seconds after RequestTimeout was raised in it: its
+	// thread is in C code or asleep, where no exception reaches it. The
+	// request is described as "METHOD target (running 35s)".
+	OnStuck func(request string)
 }
 
 // ErrLoad is returned by Start when the application cannot be loaded; the
@@ -52,6 +61,8 @@ type App struct {
 	executors []*executor
 	wg        sync.WaitGroup
 	errorLog  *log.Logger
+	timeout   time.Duration
+	watchdog  *watchdog
 	closeOnce sync.Once
 }
 
@@ -78,7 +89,7 @@ func Start(cfg Config) (*App, error) {
 	if err := initInterpreter(&cfg); err != nil {
 		return nil, err
 	}
-	a := &App{jobs: make(chan *job), errorLog: cfg.ErrorLog}
+	a := &App{jobs: make(chan *job), errorLog: cfg.ErrorLog, timeout: cfg.Timeout}
 	registry = make([]*executor, cfg.Threads)
 	ready := make(chan error, cfg.Threads)
 	for i := range registry {
@@ -97,6 +108,11 @@ func Start(cfg Config) (*App, error) {
 	if err != nil {
 		a.Close()
 		return nil, err
+	}
+	if a.timeout > 0 {
+		a.watchdog = &watchdog{app: a, timeout: a.timeout, onStuck: cfg.OnStuck,
+			stop: make(chan struct{}), done: make(chan struct{})}
+		go a.watchdog.run()
 	}
 	return a, nil
 }
@@ -166,6 +182,10 @@ func (a *App) Serve(r *Request, sink ResponseSink) {
 func (a *App) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
+		if a.watchdog != nil {
+			close(a.watchdog.stop)
+			<-a.watchdog.done
+		}
 		close(a.jobs)
 		a.wg.Wait()
 		if C.gw_finalize() != 0 {

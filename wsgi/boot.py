@@ -1,8 +1,10 @@
 # The boot module: run once in each worker, before serving, to set up
 # sys.path and sys.executable and to load the application from its spec.
 # It runs inside the _gowsgi module; the C side calls boot().
+import faulthandler
 import importlib
 import os
+import signal
 import site
 import sys
 
@@ -74,7 +76,16 @@ def _resolve(spec):
     return obj
 
 
+def _install_faulthandler():
+    # A crash in C code (SIGSEGV...) prints every thread's Python traceback
+    # before Go's handler ends the worker; SIGUSR2 prints them and goes on
+    # (the watchdog's report on a request stuck outside bytecode).
+    faulthandler.enable(file=sys.stderr, all_threads=True)
+    faulthandler.register(signal.SIGUSR2, file=sys.stderr, all_threads=True, chain=False)
+
+
 def boot(spec, pythonpath, virtualenv):
+    _install_faulthandler()
     sys.executable = _real_executable()
     if hasattr(sys, "_base_executable"):
         sys._base_executable = sys.executable

@@ -82,6 +82,7 @@ enum {
     GW_STREAM = 1, /* head and one chunk are there; call gw_next for more */
     GW_ERROR = 2,  /* the app failed; errtext holds the traceback */
     GW_GONE = 3,   /* the client went away (a write from the app failed) */
+    GW_FILE = 4,   /* head is there; send file_len bytes of file_fd from file_off, then gw_next */
 };
 
 /* gw_exec is one executor's state: its Python thread state and the output
@@ -89,6 +90,12 @@ enum {
 typedef struct gw_exec {
     int id;
     PyThreadState *ts;
+    unsigned long thread_ident; /* for PyThreadState_SetAsyncExc */
+
+    /* timeouts (timeout.c); read and written with the GIL held */
+    uint64_t seq;    /* the request being served */
+    int in_app;      /* inside gw_call or gw_next */
+    int interrupted; /* RequestTimeout is pending for this thread */
 
     /* output of the last call, valid until the next call */
     gw_chunk status;
@@ -113,6 +120,8 @@ typedef struct gw_exec {
     int head_sent;    /* the head went to Go (write() or a streamed chunk) */
     int64_t declared_length; /* Content-Length the app declared, or -1 */
     int64_t body_bytes;      /* body bytes handed to Go so far */
+    int file_fd;             /* with GW_FILE: the wrapped file's descriptor (the app's) */
+    int64_t file_off, file_len;
 } gw_exec;
 
 /* gw_config carries the start-up settings from Go. Strings are C strings
@@ -139,7 +148,8 @@ const char *gw_python_version(void);
 int gw_exec_init(void);
 gw_exec *gw_exec_new(int id);
 void gw_exec_free(gw_exec *ex);
-int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, int64_t content_length);
+int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, int64_t content_length,
+            uint64_t seq);
 int gw_next(gw_exec *ex, int stop);
 
 /* environ.c */
@@ -158,6 +168,19 @@ void gw_start_response_reset(PyObject *sr);
 int gw_input_init(PyObject *module);
 PyObject *gw_input_new(gw_exec *ex, int64_t content_length);
 void gw_input_detach(PyObject *input);
+
+/* timeout.c */
+int gw_timeout_init(PyObject *module);
+void gw_enter(gw_exec *ex);
+void gw_leave(gw_exec *ex);
+int gw_interrupt(PyThreadState *watchdog, gw_exec *target, uint64_t seq);
+PyThreadState *gw_thread_state_new(void);
+void gw_thread_state_free(PyThreadState *ts);
+
+/* filewrapper.c */
+int gw_file_wrapper_init(PyObject *module);
+PyObject *gw_file_wrapper_type(void);
+int gw_file_wrapper_fd(PyObject *result, int *fd, int64_t *offset, int64_t *length);
 
 /* errors.c */
 int gw_errors_init(PyObject *module, int fd);

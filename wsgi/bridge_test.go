@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -70,6 +71,7 @@ type recorder struct {
 	aborted  bool
 	sent     bool
 	failFrom int // fail writes once the body has this many bytes; 0: never
+	files    int // SendFile calls
 }
 
 func (r *recorder) WriteHeader(status []byte, headers []Header) {
@@ -97,7 +99,15 @@ func (r *recorder) Flush() error {
 	return nil
 }
 func (r *recorder) HeadSent() bool { return r.sent }
-func (r *recorder) Abort()         { r.aborted = true }
+
+// SendFile records the file's bytes as body, and that it came as a file.
+func (r *recorder) SendFile(f *os.File, offset, n int64) error {
+	r.files++
+	r.sent = true
+	_, err := io.Copy(&r.body, io.NewSectionReader(f, offset, n))
+	return err
+}
+func (r *recorder) Abort() { r.aborted = true }
 
 // chunky hands out its data a few bytes per Read, as a chunked body may.
 type chunky struct {
@@ -280,6 +290,7 @@ func TestResponses(t *testing.T) {
 		{"/non-bytes", "", "500 Internal Server Error", "Internal Server Error\n", 0, false, "must yield bytes, not str"},
 		{"/exc-info", "", "503 Unavailable", "recovered", 0, false, ""},
 		{"/twice", "", "500 Internal Server Error", "Internal Server Error\n", 0, false, "second time"},
+		{"/hop-by-hop", "", "500 Internal Server Error", "Internal Server Error\n", 0, false, "hop-by-hop header 'Connection' is not allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -340,4 +351,46 @@ func TestConcurrentRequests(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestFileWrapper(t *testing.T) {
+	data := make([]byte, 100_000)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	path := filepath.Join(t.TempDir(), "data.bin")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		query string
+		want  []byte
+	}{
+		{"whole file", path, data},
+		{"declared shorter", path + ",1000", data[:1000]},
+		{"from an offset", path + ",,500", data[500:]},
+		{"offset and declared", path + ",100,500", data[500:600]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := closeCount(t)
+			rec := serve(t, get("/file", tt.query))
+			if rec.status != "200 OK" || !bytes.Equal(rec.body.Bytes(), tt.want) {
+				t.Fatalf("status %q, %d bytes, want %d; log:\n%s", rec.status, rec.body.Len(), len(tt.want), errLog.String())
+			}
+			if rec.files != 1 {
+				t.Errorf("SendFile called %d times, want 1 (sendfile path)", rec.files)
+			}
+			if got := closeCount(t) - before; got != 1 {
+				t.Errorf("the file's close() called %d times", got)
+			}
+		})
+	}
+	t.Run("file-like without fileno", func(t *testing.T) {
+		rec := serve(t, get("/filelike", ""))
+		if want := strings.Repeat("from a BytesIO ", 1000); rec.body.String() != want || rec.files != 0 {
+			t.Errorf("%d bytes via %d files", rec.body.Len(), rec.files)
+		}
+	})
 }

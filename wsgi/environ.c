@@ -63,6 +63,7 @@ int gw_environ_init(const gw_config *cfg) {
         set_const("wsgi.multiprocess", PyBool_FromLong(cfg->multiprocess)) < 0 ||
         set_const("wsgi.run_once", Py_NewRef(Py_False)) < 0 ||
         set_const("wsgi.input_terminated", Py_NewRef(Py_True)) < 0 ||
+        set_const("wsgi.file_wrapper", Py_NewRef(gw_file_wrapper_type())) < 0 ||
         set_const("SCRIPT_NAME", PyUnicode_FromString("")) < 0 ||
         set_const("SERVER_SOFTWARE", PyUnicode_FromString(cfg->server_software)) < 0)
         return -1;

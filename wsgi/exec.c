@@ -217,6 +217,18 @@ static void release_request(gw_exec *ex) {
     ex->body_bytes = 0;
 }
 
+/* send_file prepares the head for a file Go sends with sendfile, never
+ * more than the Content-Length the app declared. */
+static int send_file(gw_exec *ex) {
+    if (gw_head_prepare(ex) < 0)
+        return fail(ex);
+    ex->head_sent = 1;
+    if (ex->declared_length >= 0 && ex->file_len > ex->declared_length - ex->body_bytes)
+        ex->file_len = ex->declared_length > ex->body_bytes ? ex->declared_length - ex->body_bytes : 0;
+    ex->body_bytes += ex->file_len;
+    return GW_FILE;
+}
+
 /* end_request detaches the request's start_response and wsgi.input, so an
  * app that kept them cannot reach Go for a request that is over. */
 static void end_request(gw_exec *ex) {
@@ -228,8 +240,11 @@ static void end_request(gw_exec *ex) {
 
 /* gw_call runs one request. buf and fields are Go memory, read only during
  * this call. The output stays valid until the executor's next call. */
-int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, int64_t content_length) {
+int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, int64_t content_length,
+            uint64_t seq) {
     PyEval_RestoreThread(ex->ts);
+    ex->seq = seq;
+    gw_enter(ex);
     release_request(ex);
     int rc;
     PyObject *sr = gw_start_response_new(ex);
@@ -246,13 +261,16 @@ int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, i
         rc = fail(ex);
     } else if (PyList_CheckExact(ex->result) || PyTuple_CheckExact(ex->result)) {
         rc = gather(ex);
+    } else if ((rc = gw_file_wrapper_fd(ex->result, &ex->file_fd, &ex->file_off, &ex->file_len)) != 0) {
+        rc = rc < 0 ? fail(ex) : send_file(ex);
     } else {
         ex->iter = PyObject_GetIter(ex->result);
         rc = ex->iter ? advance(ex) : fail(ex);
     }
 out:
-    if (rc != GW_STREAM)
+    if (rc != GW_STREAM && rc != GW_FILE)
         end_request(ex);
+    gw_leave(ex);
     PyEval_SaveThread();
     return rc;
 }
@@ -262,14 +280,18 @@ out:
  * the response ends. */
 int gw_next(gw_exec *ex, int stop) {
     PyEval_RestoreThread(ex->ts);
+    gw_enter(ex);
     release_output(ex);
     int rc;
     if (stop)
         rc = close_result(ex) < 0 ? GW_ERROR : GW_GONE;
+    else if (ex->iter == NULL) /* a file went out with sendfile */
+        rc = finish(ex);
     else
         rc = advance(ex);
-    if (rc != GW_STREAM)
+    if (rc != GW_STREAM && rc != GW_FILE)
         end_request(ex);
+    gw_leave(ex);
     PyEval_SaveThread();
     return rc;
 }
@@ -290,11 +312,12 @@ gw_exec *gw_exec_new(int id) {
         return NULL;
     ex->id = id;
     ex->declared_length = -1;
-    ex->ts = PyThreadState_New(PyInterpreterState_Main());
+    ex->ts = gw_thread_state_new();
     if (ex->ts == NULL) {
         free(ex);
         return NULL;
     }
+    ex->thread_ident = PyThread_get_thread_ident();
     return ex;
 }
 
@@ -306,8 +329,8 @@ void gw_exec_free(gw_exec *ex) {
     close_result(ex);
     Py_CLEAR(ex->sr);
     Py_CLEAR(ex->input);
-    PyThreadState_Clear(ex->ts);
-    PyThreadState_DeleteCurrent();
+    PyEval_SaveThread();
+    gw_thread_state_free(ex->ts);
     PyMem_RawFree(ex->hdrs);
     PyMem_RawFree(ex->body);
     PyMem_RawFree(ex->held);

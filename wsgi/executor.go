@@ -5,8 +5,12 @@ import "C"
 
 import (
 	"errors"
+	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -32,6 +36,12 @@ type executor struct {
 	mu        sync.Mutex
 	cur       *job
 	headGiven bool
+
+	// seq numbers requests; seq and started describe the request in
+	// progress for the watchdog (started is zero when idle).
+	seq     atomic.Uint64
+	started atomic.Int64
+	request atomic.Pointer[string] // "GET /path" of the request in progress
 }
 
 var errNoThreadState = errors.New("wsgi: cannot create a Python thread state for an executor")
@@ -65,10 +75,23 @@ func (e *executor) serve(j *job) {
 	if len(e.fields.buf) > 0 {
 		bufp = (*C.char)(unsafe.Pointer(&e.fields.buf[0]))
 	}
-	rc := C.gw_call(e.c, bufp, &e.fields.fields[0], C.int(len(e.fields.fields)), C.int64_t(r.ContentLength))
-	for rc == C.GW_STREAM {
+	seq := e.seq.Add(1)
+	if e.app.timeout > 0 {
+		line := string(r.Method) + " " + string(r.URI)
+		e.request.Store(&line)
+		e.started.Store(time.Now().UnixNano())
+		defer e.started.Store(0)
+	}
+	rc := C.gw_call(e.c, bufp, &e.fields.fields[0], C.int(len(e.fields.fields)), C.int64_t(r.ContentLength), C.uint64_t(seq))
+	for rc == C.GW_STREAM || rc == C.GW_FILE {
+		var err error
+		if rc == C.GW_FILE {
+			err = e.sendFile(j)
+		} else if err = e.emit(j); err == nil {
+			err = j.sink.Flush()
+		}
 		stop := C.int(0)
-		if e.emit(j) != nil || j.sink.Flush() != nil {
+		if err != nil {
 			stop = 1
 		}
 		rc = C.gw_next(e.c, stop)
@@ -86,6 +109,24 @@ func (e *executor) serve(j *job) {
 	e.mu.Unlock()
 }
 
+// current returns the request in progress for the watchdog: its sequence
+// number (0 when idle) and when it started.
+func (e *executor) current() (uint64, time.Time) {
+	started := e.started.Load()
+	if started == 0 {
+		return 0, time.Time{}
+	}
+	return e.seq.Load(), time.Unix(0, started)
+}
+
+// describe names the request in progress, for logs.
+func (e *executor) describe() string {
+	if p := e.request.Load(); p != nil {
+		return *p
+	}
+	return "a request"
+}
+
 // emit hands the head (once) and the body chunks of the last call to the
 // sink. The views point into Python objects the executor holds until its
 // next call; the sink copies them.
@@ -99,6 +140,21 @@ func (e *executor) emit(j *job) error {
 		}
 	}
 	return nil
+}
+
+// sendFile sends the file the app returned in wsgi.file_wrapper. The
+// descriptor stays the app's: Go sends from a duplicate it closes.
+func (e *executor) sendFile(j *job) error {
+	if err := e.emit(j); err != nil {
+		return err
+	}
+	fd, err := syscall.Dup(int(e.c.file_fd))
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), "wsgi.file_wrapper")
+	defer f.Close()
+	return j.sink.SendFile(f, int64(e.c.file_off), int64(e.c.file_len))
 }
 
 // giveHead passes the prepared status and headers to the sink once per

@@ -1,6 +1,9 @@
 package wsgi
 
-import "io"
+import (
+	"io"
+	"os"
+)
 
 // Header is one header field as bytes.
 type Header struct{ Name, Value []byte }
@@ -38,6 +41,9 @@ type ResponseSink interface {
 	Flush() error
 	// HeadSent reports whether the status line has gone to the client.
 	HeadSent() bool
+	// SendFile sends n bytes of f from offset as body, after what was
+	// written before (wsgi.file_wrapper, with sendfile where possible).
+	SendFile(f *os.File, offset, n int64) error
 	// Abort ends a response that cannot be completed properly (the app
 	// failed after its head was sent): the connection is closed.
 	Abort()

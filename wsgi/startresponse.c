@@ -9,6 +9,7 @@
 #include "bridge.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "_cgo_export.h"
 
@@ -69,6 +70,26 @@ static int check_status(PyObject *status) {
     return check_text(status, "status");
 }
 
+/* is_hop_by_hop reports whether name is a connection-level header, which
+ * PEP 3333 leaves to the server. */
+static int is_hop_by_hop(PyObject *name) {
+    static const char *hop[] = {
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+        "te", "trailer", "trailers", "transfer-encoding", "upgrade",
+    };
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(name, &n); /* a token: ASCII */
+    if (s == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++) {
+        if ((Py_ssize_t)strlen(hop[i]) == n && strncasecmp(s, hop[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static PyObject *check_headers(PyObject *headers) {
     if (!PyList_Check(headers) && !PyTuple_Check(headers)) {
         PyErr_Format(PyExc_TypeError, "response headers must be a list, not %s", Py_TYPE(headers)->tp_name);
@@ -93,6 +114,12 @@ static PyObject *check_headers(PyObject *headers) {
             ok = is_tchar(PyUnicode_READ(kind, d, j));
         if (!ok) {
             PyErr_Format(PyExc_ValueError, "invalid response header name %R", name);
+            goto fail;
+        }
+        if (is_hop_by_hop(name)) {
+            PyErr_Format(PyExc_ValueError,
+                         "hop-by-hop header %R is not allowed from a WSGI application (PEP 3333); "
+                         "the server manages the connection", name);
             goto fail;
         }
         if (check_text(PyTuple_GET_ITEM(h, 1), "response header value") < 0)

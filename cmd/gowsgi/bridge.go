@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"sync"
 
 	"github.com/gowsgi/gowsgi/httpcore"
@@ -70,3 +71,5 @@ func (s *sink) Write(p []byte) (int, error) { return s.w.Write(p) }
 func (s *sink) Flush() error                { return s.w.Flush() }
 func (s *sink) HeadSent() bool              { return s.w.HeadSent() }
 func (s *sink) Abort()                      { s.w.Abort() }
+
+func (s *sink) SendFile(f *os.File, offset, n int64) error { return s.w.SendFile(f, offset, n) }

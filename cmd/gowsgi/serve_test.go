@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,6 +174,66 @@ func TestSysExecutableIsPython(t *testing.T) {
 	out, err := exec.Command(exe, "-c", "import sys; print(sys.version_info[0])").Output()
 	if err != nil || strings.TrimSpace(string(out)) != "3" {
 		t.Errorf("sys.executable %q does not run Python: %v %q", exe, err, out)
+	}
+}
+
+// TestValidatorMatrix runs the validated apps that stream, call write(),
+// return wsgi.file_wrapper and pass exc_info, for every method, framing and
+// protocol version.
+func TestValidatorMatrix(t *testing.T) {
+	s := startServer(t, "validated:app")
+	fileBody := strings.Repeat("file body ", 100)
+	paths := map[string]func(summary string) string{
+		"/plain":   func(sum string) string { return sum },
+		"/stream":  func(sum string) string { return sum + ";0;1;2" },
+		"/write":   func(sum string) string { return sum + ";written;returned" },
+		"/file":    func(string) string { return fileBody },
+		"/excinfo": func(string) string { return "handled the error" },
+	}
+	requests := []struct {
+		name, method, framing, body string
+	}{
+		{"GET", "GET", "", ""},
+		{"HEAD", "HEAD", "", ""},
+		{"POST", "POST", "length", "posted data"},
+		{"POST chunked", "POST", "chunked", "posted data"},
+	}
+	for path, want := range paths {
+		for _, rq := range requests {
+			for _, proto := range []string{"HTTP/1.1", "HTTP/1.0"} {
+				if rq.framing == "chunked" && proto == "HTTP/1.0" {
+					continue // rejected by design: chunked needs 1.1
+				}
+				t.Run(fmt.Sprintf("%s %s %s", rq.name, path, proto), func(t *testing.T) {
+					raw := fmt.Sprintf("%s %s %s\r\nHost: t\r\n", rq.method, path, proto)
+					switch rq.framing {
+					case "length":
+						raw += fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(rq.body), rq.body)
+					case "chunked":
+						raw += fmt.Sprintf("Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(rq.body), rq.body)
+					default:
+						raw += "\r\n"
+					}
+					c := s.dial(t)
+					c.send(t, raw)
+					resp, body := c.response(t, rq.method)
+					wantStatus := 200
+					if path == "/excinfo" {
+						wantStatus = 500
+					}
+					wantBody := want(fmt.Sprintf("%s %s %d:%s", rq.method, path, len(rq.body), rq.body))
+					if rq.method == "HEAD" {
+						wantBody = ""
+					}
+					if resp.StatusCode != wantStatus || body != wantBody {
+						t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, wantStatus, wantBody)
+					}
+				})
+			}
+		}
+	}
+	if strings.Contains(s.log.String(), "Error handling request") {
+		t.Errorf("the validator objected:\n%s", s.log)
 	}
 }
 
@@ -367,5 +428,104 @@ func TestReadmeDocumentsEveryFlag(t *testing.T) {
 		if name := "--" + f.Names()[0]; !strings.Contains(string(readme), name) {
 			t.Errorf("README.md does not document %s", name)
 		}
+	}
+}
+
+func TestTimeoutRaisesInTheApp(t *testing.T) {
+	s := startServer(t, "e2eapp:app", "--timeout", "1")
+	_, before := s.get(t, "/pid")
+	start := time.Now()
+	if code, _ := s.get(t, "/spin?30"); code != 500 {
+		t.Errorf("a request spinning past --timeout got %d, want 500", code)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the spinning request took %v to end", took)
+	}
+	if _, after := s.get(t, "/pid"); after != before {
+		t.Errorf("worker replaced (%s -> %s); the app should have unwound", before, after)
+	}
+	if log := s.log.String(); !strings.Contains(log, "RequestTimeout") || !strings.Contains(log, "e2eapp.py") {
+		t.Errorf("log lacks the RequestTimeout traceback:\n%s", log)
+	}
+}
+
+func TestTimeoutStuckInCReplacesWorker(t *testing.T) {
+	s := startServer(t, "e2eapp:app", "--timeout", "1")
+	_, before := s.get(t, "/pid")
+	c := s.dial(t)
+	c.send(t, "GET /slow?60 HTTP/1.1\r\nHost: t\r\n\r\n")
+	// time.sleep is C code: no exception reaches it; the worker dumps its
+	// tracebacks and is replaced, and the connection is closed.
+	if _, err := http.ReadResponse(c.r, nil); err == nil {
+		t.Errorf("got a response from a request stuck in C")
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, after := s.get(t, "/pid"); after != before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %s not replaced", before)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	log := s.log.String()
+	for _, want := range []string{"request stuck outside Python bytecode", "GET /slow?60", "most recent call first", "e2eapp.py"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+func TestSegfaultInAppDumpsTracebackAndWorkerIsReplaced(t *testing.T) {
+	s := startServer(t, "e2eapp:app")
+	c := s.dial(t)
+	c.send(t, "GET /segfault HTTP/1.1\r\nHost: t\r\n\r\n")
+	if _, err := http.ReadResponse(c.r, nil); err == nil {
+		t.Errorf("got a response from a request that crashed its worker")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if code, _ := s.get(t, "/"); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no worker serves after the crash")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log := s.log.String()
+	for _, want := range []string{"Fatal Python error: Segmentation fault", "e2eapp.py", "worker exited"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+func TestRequestLimits(t *testing.T) {
+	s := startServer(t, "e2eapp:app", "--limit-request-line", "100", "--limit-request-fields", "5",
+		"--limit-request-field-size", "200", "--limit-request-body", "1000")
+	tests := []struct {
+		name, raw string
+		status    int
+	}{
+		{"line at the limit", "GET /" + strings.Repeat("a", 100-len("GET / HTTP/1.1")) + " HTTP/1.1\r\nHost: t\r\n\r\n", 200},
+		{"line over", "GET /" + strings.Repeat("a", 101-len("GET / HTTP/1.1")) + " HTTP/1.1\r\nHost: t\r\n\r\n", 414},
+		{"fields at the limit", "GET / HTTP/1.1\r\nHost: t\r\n" + strings.Repeat("X-A: 1\r\n", 4) + "\r\n", 200},
+		{"fields over", "GET / HTTP/1.1\r\nHost: t\r\n" + strings.Repeat("X-A: 1\r\n", 5) + "\r\n", 431},
+		{"field size over", "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + strings.Repeat("b", 200) + "\r\n\r\n", 431},
+		{"body at the limit", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n" + strings.Repeat("x", 1000), 200},
+		{"body over", "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n" + strings.Repeat("x", 1001), 413},
+		{"chunked body over", "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			"3e8\r\n" + strings.Repeat("x", 1000) + "\r\n1\r\nx\r\n0\r\n\r\n", 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := s.dial(t)
+			c.send(t, tt.raw)
+			if resp, _ := c.response(t, "GET"); resp.StatusCode != tt.status {
+				t.Errorf("got %d, want %d", resp.StatusCode, tt.status)
+			}
+		})
 	}
 }

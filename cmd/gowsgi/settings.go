@@ -21,6 +21,12 @@ type settings struct {
 	keepAlive       time.Duration
 	headerTimeout   time.Duration
 	gracefulTimeout time.Duration
+	timeout         time.Duration
+
+	limitRequestLine      int
+	limitRequestFields    int
+	limitRequestFieldSize int
+	limitRequestBody      int64
 }
 
 func serveFlags() []cli.Flag {
@@ -55,12 +61,33 @@ func serveFlags() []cli.Flag {
 			Usage: "`SECONDS` an idle keep-alive connection is kept open between requests",
 		},
 		&cli.IntFlag{
-			Name: "header-timeout", Value: 30, EnvVars: []string{"GOWSGI_HEADER_TIMEOUT"},
+			Name: "header-timeout", Value: 10, EnvVars: []string{"GOWSGI_HEADER_TIMEOUT"},
 			Usage: "`SECONDS` a client has to send a whole request head once it has started",
 		},
 		&cli.IntFlag{
 			Name: "graceful-timeout", Value: 30, EnvVars: []string{"GOWSGI_GRACEFUL_TIMEOUT"},
 			Usage: "`SECONDS` workers get to finish their requests on SIGTERM before they are killed",
+		},
+		&cli.IntFlag{
+			Name: "timeout", Aliases: []string{"t"}, Value: 30, EnvVars: []string{"GOWSGI_TIMEOUT"},
+			Usage: "`SECONDS` a request may run: then RequestTimeout is raised in the app (500); " +
+				"a request stuck in C code gets its tracebacks dumped and its worker replaced; 0 for none",
+		},
+		&cli.IntFlag{
+			Name: "limit-request-line", Value: 4094, EnvVars: []string{"GOWSGI_LIMIT_REQUEST_LINE"},
+			Usage: "longest request line in `BYTES` (longer: 414); 0 for no limit but the head's",
+		},
+		&cli.IntFlag{
+			Name: "limit-request-fields", Value: 100, EnvVars: []string{"GOWSGI_LIMIT_REQUEST_FIELDS"},
+			Usage: "most header fields in a request (more: 431)",
+		},
+		&cli.IntFlag{
+			Name: "limit-request-field-size", Value: 8190, EnvVars: []string{"GOWSGI_LIMIT_REQUEST_FIELD_SIZE"},
+			Usage: "longest header field line in `BYTES` (longer: 431)",
+		},
+		&cli.Int64Flag{
+			Name: "limit-request-body", Value: 0, EnvVars: []string{"GOWSGI_LIMIT_REQUEST_BODY"},
+			Usage: "largest request body in `BYTES` (larger: 413, before the app reads past it); 0 for no limit",
 		},
 	}
 }
@@ -84,14 +111,22 @@ func readSettings(c *cli.Context) (*settings, error) {
 		keepAlive:       seconds(c.Int("keepalive")),
 		headerTimeout:   seconds(c.Int("header-timeout")),
 		gracefulTimeout: seconds(c.Int("graceful-timeout")),
+		timeout:         seconds(c.Int("timeout")),
+
+		limitRequestLine:      c.Int("limit-request-line"),
+		limitRequestFields:    c.Int("limit-request-fields"),
+		limitRequestFieldSize: c.Int("limit-request-field-size"),
+		limitRequestBody:      c.Int64("limit-request-body"),
 	}
 	switch {
 	case s.workers < 1:
 		return nil, fmt.Errorf("--workers must be at least 1, got %d", s.workers)
 	case s.threads < 1:
 		return nil, fmt.Errorf("--threads must be at least 1, got %d", s.threads)
-	case c.Int("keepalive") < 0 || c.Int("header-timeout") < 1 || c.Int("graceful-timeout") < 0:
-		return nil, fmt.Errorf("--keepalive and --graceful-timeout must be 0 or more and --header-timeout 1 or more")
+	case c.Int("keepalive") < 0 || c.Int("header-timeout") < 1 || c.Int("graceful-timeout") < 0 || c.Int("timeout") < 0:
+		return nil, fmt.Errorf("--keepalive, --timeout and --graceful-timeout must be 0 or more and --header-timeout 1 or more")
+	case s.limitRequestLine < 0 || s.limitRequestFields < 1 || s.limitRequestFieldSize < 0 || s.limitRequestBody < 0:
+		return nil, fmt.Errorf("--limit-request-* values must be 0 or more (--limit-request-fields at least 1)")
 	case len(s.binds) == 0:
 		return nil, fmt.Errorf("--bind needs an address")
 	}

@@ -7,10 +7,19 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/gowsgi/gowsgi/httpcore"
 	"github.com/gowsgi/gowsgi/prefork"
 	"github.com/gowsgi/gowsgi/wsgi"
+)
+
+const (
+	// exitStuck is a worker's exit status after a request stuck in C code.
+	exitStuck = 70
+	// stuckDrainTimeout is how long a worker with a stuck request lets its
+	// other requests finish before it exits.
+	stuckDrainTimeout = 5 * time.Second
 )
 
 // runWorker loads the application into this process's interpreter and
@@ -22,6 +31,7 @@ func runWorker(s *settings) error {
 	log := newLogger().With("worker", prefork.WorkerID(), "pid", os.Getpid())
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	stuck := make(chan struct{}, 1)
 
 	listeners, err := prefork.WorkerListeners()
 	if err != nil {
@@ -44,6 +54,13 @@ func runWorker(s *settings) error {
 		Argv:           os.Args,
 		ServerSoftware: "gowsgi/" + Version,
 		ErrorLog:       errorLog,
+		Timeout:        s.timeout,
+		OnStuck: func(request string) {
+			log.Error("request stuck outside Python bytecode past --timeout; dumping tracebacks and replacing this worker",
+				"request", request, "timeout", s.timeout)
+			wsgi.DumpTracebacks()
+			stuck <- struct{}{}
+		},
 	})
 	if err != nil {
 		if !errors.Is(err, wsgi.ErrLoad) {
@@ -58,6 +75,11 @@ func runWorker(s *settings) error {
 		KeepAlive:     s.keepAlive,
 		HeaderTimeout: s.headerTimeout,
 		ErrorLog:      errorLog,
+
+		LimitRequestLine:      noLimitIfZero(s.limitRequestLine),
+		LimitRequestFields:    s.limitRequestFields,
+		LimitRequestFieldSize: noLimitIfZero(s.limitRequestFieldSize),
+		LimitRequestBody:      s.limitRequestBody,
 	}
 	served := make(chan error, len(listeners))
 	for _, l := range listeners {
@@ -85,9 +107,23 @@ func runWorker(s *settings) error {
 	case err := <-served:
 		log.Error("listener failed", "err", err)
 		srv.Close()
+	case <-stuck:
+		// The stuck thread may hold the GIL: finalizing Python could hang.
+		ctx, cancel := context.WithTimeout(context.Background(), stuckDrainTimeout)
+		srv.Shutdown(ctx)
+		cancel()
+		os.Exit(exitStuck)
 	}
 	if err := app.Close(); err != nil {
 		log.Warn("Python finalization", "err", err)
 	}
 	return nil
+}
+
+// noLimitIfZero maps gunicorn's "0 means no limit" to httpcore's negative.
+func noLimitIfZero(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

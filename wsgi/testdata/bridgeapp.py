@@ -165,7 +165,54 @@ def declared(environ, start_response):
     return iter([b"hel", b"lo"])
 
 
+class CountingFile:
+    """A real file whose close() is counted."""
+
+    def __init__(self, path):
+        self.f = open(path, "rb")
+
+    def fileno(self):
+        return self.f.fileno()
+
+    def read(self, n=-1):
+        return self.f.read(n)
+
+    def tell(self):
+        return self.f.tell()
+
+    def close(self):
+        closes["count"] += 1
+        self.f.close()
+
+
+def send_file(environ, start_response):
+    # QUERY_STRING: path[,declared length][,skip]
+    args = environ["QUERY_STRING"].split(",")
+    headers = [("Content-Type", "application/octet-stream")]
+    if len(args) > 1 and args[1]:
+        headers.append(("Content-Length", args[1]))
+    start_response("200 OK", headers)
+    f = CountingFile(args[0])
+    if len(args) > 2:
+        f.f.seek(int(args[2]))
+    return environ["wsgi.file_wrapper"](f, 4096)
+
+
+def send_filelike(environ, start_response):
+    import io
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return environ["wsgi.file_wrapper"](io.BytesIO(b"from a BytesIO " * 1000), 1000)
+
+
+def hop_by_hop(environ, start_response):
+    start_response("200 OK", [("Connection", "close")])
+    return [b""]
+
+
 ROUTES = {
+    "/file": send_file,
+    "/filelike": send_filelike,
+    "/hop-by-hop": hop_by_hop,
     "/environ": environ_view,
     "/echo": echo,
     "/read": read_pieces,

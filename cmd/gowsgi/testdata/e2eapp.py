@@ -36,6 +36,14 @@ def app(environ, start_response):
         return respond(start_response, sys.executable.encode())
     if path == "/pid":
         return respond(start_response, str(os.getpid()).encode())
+    if path == "/spin":
+        end = time.time() + float(environ["QUERY_STRING"] or "10")
+        while time.time() < end:
+            pass
+        return respond(start_response, b"spun")
+    if path == "/segfault":
+        import ctypes
+        ctypes.string_at(0)
     if path == "/slow":
         time.sleep(float(environ["QUERY_STRING"] or "1"))
         return respond(start_response, b"slept")
