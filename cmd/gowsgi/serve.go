@@ -53,6 +53,7 @@ func runParent(s *settings) error {
 	sup := &prefork.Supervisor{
 		Workers:         s.workers,
 		Listeners:       listeners,
+		Env:             s.env,
 		GracefulTimeout: s.gracefulTimeout,
 		Log:             log,
 	}

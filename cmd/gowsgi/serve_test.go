@@ -340,6 +340,7 @@ func TestBadFlagsExitWithReason(t *testing.T) {
 		{[]string{"serve", "--chdir", "/nonexistent", "e2eapp:app"}, "not a directory"},
 		{[]string{"serve", "--bind", "256.0.0.1:80", "e2eapp:app"}, "cannot listen on 256.0.0.1:80"},
 		{[]string{"serve", "--no-such-flag", "e2eapp:app"}, "flag provided but not defined"},
+		{[]string{"serve", "--env", "NOEQUALS", "e2eapp:app"}, "want KEY=VALUE"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -527,5 +528,14 @@ func TestRequestLimits(t *testing.T) {
 				t.Errorf("got %d, want %d", resp.StatusCode, tt.status)
 			}
 		})
+	}
+}
+
+func TestEnvFlag(t *testing.T) {
+	s := startServer(t, "e2eapp:app", "--env", "GREETING=hi there", "--env", "EMPTY=")
+	for q, want := range map[string]string{"GREETING": "hi there", "EMPTY": "", "NOPE": "<unset>"} {
+		if _, body := s.get(t, "/getenv?"+q); body != want {
+			t.Errorf("%s = %q, want %q", q, body, want)
+		}
 	}
 }

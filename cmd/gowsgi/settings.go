@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -22,6 +23,7 @@ type settings struct {
 	headerTimeout   time.Duration
 	gracefulTimeout time.Duration
 	timeout         time.Duration
+	env             []string
 
 	limitRequestLine      int
 	limitRequestFields    int
@@ -55,6 +57,10 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{
 			Name: "virtualenv", EnvVars: []string{"GOWSGI_VIRTUALENV", "VIRTUAL_ENV"},
 			Usage: "use the site-packages of the virtualenv at `DIR` ahead of the system's (default: $VIRTUAL_ENV)",
+		},
+		&cli.StringSliceFlag{
+			Name: "env", Aliases: []string{"e"}, EnvVars: []string{"GOWSGI_ENV"},
+			Usage: "set `KEY=VALUE` in the environment of the workers (and so of the app); repeat for several",
 		},
 		&cli.IntFlag{
 			Name: "keepalive", Value: 5, EnvVars: []string{"GOWSGI_KEEPALIVE"},
@@ -112,6 +118,7 @@ func readSettings(c *cli.Context) (*settings, error) {
 		headerTimeout:   seconds(c.Int("header-timeout")),
 		gracefulTimeout: seconds(c.Int("graceful-timeout")),
 		timeout:         seconds(c.Int("timeout")),
+		env:             c.StringSlice("env"),
 
 		limitRequestLine:      c.Int("limit-request-line"),
 		limitRequestFields:    c.Int("limit-request-fields"),
@@ -129,6 +136,11 @@ func readSettings(c *cli.Context) (*settings, error) {
 		return nil, fmt.Errorf("--limit-request-* values must be 0 or more (--limit-request-fields at least 1)")
 	case len(s.binds) == 0:
 		return nil, fmt.Errorf("--bind needs an address")
+	}
+	for _, kv := range s.env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsAny(k, "\x00") {
+			return nil, fmt.Errorf("--env %q: want KEY=VALUE", kv)
+		}
 	}
 	if s.chdir != "" {
 		if fi, err := os.Stat(s.chdir); err != nil || !fi.IsDir() {

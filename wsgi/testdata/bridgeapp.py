@@ -245,3 +245,11 @@ def app(environ, start_response):
     if handler is None:
         return respond(start_response, b"not found", status="404 Not Found")
     return handler(environ, start_response)
+
+
+def hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "13")])
+    return [b"Hello, World!"]
+
+
+ROUTES["/hello"] = hello

@@ -34,6 +34,8 @@ def app(environ, start_response):
     if path == "/executable":
         import sys
         return respond(start_response, sys.executable.encode())
+    if path == "/getenv":
+        return respond(start_response, os.environ.get(environ["QUERY_STRING"], "<unset>").encode())
     if path == "/pid":
         return respond(start_response, str(os.getpid()).encode())
     if path == "/spin":
