@@ -290,6 +290,7 @@ func TestResponses(t *testing.T) {
 		{"/non-bytes", "", "500 Internal Server Error", "Internal Server Error\n", 0, false, "must yield bytes, not str"},
 		{"/exc-info", "", "503 Unavailable", "recovered", 0, false, ""},
 		{"/twice", "", "500 Internal Server Error", "Internal Server Error\n", 0, false, "second time"},
+		{"/exc-info-late", "", "200 OK", "head is out", 1, true, "KeyError: 'too late'"},
 		{"/hop-by-hop", "", "500 Internal Server Error", "Internal Server Error\n", 0, false, "hop-by-hop header 'Connection' is not allowed"},
 	}
 	for _, tt := range tests {

@@ -539,3 +539,40 @@ func TestEnvFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestWSGIErrorsReachErrorLog(t *testing.T) {
+	s := startServer(t, "e2eapp:app")
+	if _, body := s.get(t, "/log?marker-41"); body != "logged" {
+		t.Fatalf("got %q", body)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.log.String(), "app says: marker-41") {
+		if time.Now().After(deadline) {
+			t.Fatalf("wsgi.errors output not in the log:\n%s", s.log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestExpectContinue(t *testing.T) {
+	s := startServer(t, "e2eapp:app")
+	// The app reads the body: the interim 100 comes first.
+	c := s.dial(t)
+	c.send(t, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+	line, err := c.r.ReadString('\n')
+	if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("interim response %q, %v", line, err)
+	}
+	c.r.ReadString('\n') // the blank line ending the interim response
+	c.send(t, "hello")
+	if resp, body := c.response(t, "POST"); resp.StatusCode != 200 || body != "hello" {
+		t.Errorf("final response %d %q", resp.StatusCode, body)
+	}
+	// The app answers without reading: no 100, and the connection closes.
+	c2 := s.dial(t)
+	c2.send(t, "POST /pid HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+	resp, _ := c2.response(t, "POST")
+	if resp.StatusCode != 200 || !resp.Close {
+		t.Errorf("unread body: status %d close %v, want 200 and Connection: close", resp.StatusCode, resp.Close)
+	}
+}

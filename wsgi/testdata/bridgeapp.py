@@ -142,6 +142,16 @@ def exc_info(environ, start_response):
     return [b"recovered"]
 
 
+def exc_info_late(environ, start_response):
+    write = start_response("200 OK", [("Content-Type", "text/plain")])
+    write(b"head is out")
+    try:
+        raise KeyError("too late")
+    except KeyError:
+        start_response("500 Internal Server Error", [], sys.exc_info())  # re-raises
+    return [b"never"]
+
+
 def twice(environ, start_response):
     start_response("200 OK", [])
     start_response("200 OK", [])
@@ -232,6 +242,7 @@ ROUTES = {
     "/non-bytes": non_bytes,
     "/exc-info": exc_info,
     "/twice": twice,
+    "/exc-info-late": exc_info_late,
     "/errors": errors_write,
     "/declared": declared,
 }

@@ -36,6 +36,9 @@ def app(environ, start_response):
         return respond(start_response, sys.executable.encode())
     if path == "/getenv":
         return respond(start_response, os.environ.get(environ["QUERY_STRING"], "<unset>").encode())
+    if path == "/log":
+        environ["wsgi.errors"].write("app says: %s\n" % environ["QUERY_STRING"])
+        return respond(start_response, b"logged")
     if path == "/pid":
         return respond(start_response, str(os.getpid()).encode())
     if path == "/spin":
