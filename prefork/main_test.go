@@ -2,15 +2,17 @@ package prefork
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,7 +29,15 @@ const (
 	envTestRole      = "PREFORK_TEST_ROLE"      // "supervisor"
 	envTestWorkers   = "PREFORK_TEST_WORKERS"   // Supervisor.Workers in the supervisor role
 	envTestListener  = "PREFORK_TEST_LISTENER"  // name of the listener passed as fd 3 to the supervisor role
+	envTestListen    = "PREFORK_TEST_LISTEN"    // how the supervisor role takes its listener: "" (fd 3 as it is), "fd" (Listen("fd://3")) or "systemd"
 	envTestBehaviour = "PREFORK_TEST_BEHAVIOUR" // a test worker's behaviour; see runTestWorker
+	envTestBootFail  = "PREFORK_TEST_BOOTFAIL"  // a test worker fails to boot while this file exists; see runTestWorker
+	envTestBootTime  = "PREFORK_TEST_BOOTTIME"  // Supervisor.BootTimeout in the supervisor role
+	envTestBootDelay = "PREFORK_TEST_BOOTDELAY" // how long a test worker takes to boot
+	envTestHeartbeat = "PREFORK_TEST_HEARTBEAT" // Supervisor.HeartbeatTimeout in the supervisor role
+	envTestMaxMemory = "PREFORK_TEST_MAXMEM"    // Supervisor.MaxWorkerMemory in the supervisor role
+	envTestPIDFile   = "PREFORK_TEST_PIDFILE"   // Supervisor.PIDFile in the supervisor role
+	envTestWatch     = "PREFORK_TEST_WATCH"     // Supervisor.WatchPaths (one) in the supervisor role
 )
 
 func TestMain(m *testing.M) {
@@ -43,8 +53,30 @@ func TestMain(m *testing.M) {
 // runTestWorker behaves as PREFORK_TEST_BEHAVIOUR says: "bootfail" exits
 // with ExitBootFailed, "crash" exits 2, "hang" never reports ready,
 // "ready-then-crash" exits 2 right after reporting ready; anything else
-// serves HTTP until SIGTERM (graceful) or SIGINT/SIGQUIT (fast).
+// serves HTTP until SIGTERM (graceful) or SIGINT/SIGQUIT (fast), and
+// "block-thread" also keeps its only P's worth of Go busy elsewhere: with
+// GOMAXPROCS 1, a goroutine locked to its thread sleeps in a long system
+// call, as an executor in a long cgo call does. A serving worker logs a
+// JSON line on SIGUSR1. Whatever the behaviour, a worker takes
+// PREFORK_TEST_BOOTDELAY to boot, and fails to while the file
+// PREFORK_TEST_BOOTFAIL names exists: as the file says, "crash" exits 2,
+// "hang" never reports ready, anything else exits with ExitBootFailed.
 func runTestWorker() int {
+	if d, err := time.ParseDuration(os.Getenv(envTestBootDelay)); err == nil {
+		time.Sleep(d)
+	}
+	if f := os.Getenv(envTestBootFail); f != "" {
+		if how, err := os.ReadFile(f); err == nil {
+			fmt.Fprintf(os.Stderr, "test worker: boot failure file says %q\n", how)
+			switch string(how) {
+			case "crash":
+				return 2
+			case "hang":
+				time.Sleep(time.Hour)
+			}
+			return ExitBootFailed
+		}
+	}
 	switch os.Getenv(envTestBehaviour) {
 	case "bootfail":
 		fmt.Fprintln(os.Stderr, "test worker: cannot load the application")
@@ -67,30 +99,86 @@ func runTestWorker() int {
 	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
-	srv := &http.Server{Handler: testHandler()}
+	reopen := make(chan os.Signal, 1)
+	signal.Notify(reopen, syscall.SIGUSR1)
+	go func() {
+		for range reopen {
+			fmt.Fprintf(os.Stderr, "{\"msg\":\"test worker got SIGUSR1\",\"pid\":%d}\n", os.Getpid())
+		}
+	}()
+	// Connections are counted from accept to close, for a graceful stop
+	// that answers every accepted connection: http.Server.Shutdown drops a
+	// connection whose request arrives after it began.
+	var conns sync.WaitGroup
+	srv := &http.Server{Handler: testHandler(), ConnState: func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			conns.Done()
+		}
+	}}
+	var serving sync.WaitGroup
 	for _, ln := range listeners {
-		go srv.Serve(ln)
+		serving.Go(func() { srv.Serve(ln) })
 	}
 	if err := NotifyReady(); err != nil {
 		fmt.Fprintln(os.Stderr, "test worker:", err)
 		return 1
 	}
+	if os.Getenv(envTestBehaviour) == "block-thread" {
+		runtime.GOMAXPROCS(1)
+		go func() {
+			runtime.LockOSThread()
+			ts := syscall.NsecToTimespec(int64(time.Hour))
+			syscall.Nanosleep(&ts, nil)
+		}()
+	}
 	if <-stop != syscall.SIGTERM {
 		return 0
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "test worker: shutdown:", err)
+	srv.SetKeepAlivesEnabled(false)
+	for _, ln := range listeners {
+		ln.Close()
+	}
+	serving.Wait() // every accepted connection is counted
+	finished := make(chan struct{})
+	go func() {
+		conns.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(10 * time.Second):
+		fmt.Fprintln(os.Stderr, "test worker: connections still open after 10s")
 		return 1
 	}
 	return 0
 }
 
-// testHandler answers "/" with the worker's id and pid, and "/slow" with
-// headers at once and the body "slow done" after slowRequest.
+// testHandler answers "/" with the worker's id and pid, "/slow" with
+// headers at once and the body "slow done" after slowRequest, "/stuck" with
+// headers and then nothing for an hour; "/retire" calls Retire, and
+// "/bloat" makes the worker's resident memory grow by bloatSize. It records
+// every request on the scoreboard.
 func testHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/stuck", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		time.Sleep(time.Hour)
+	})
+	mux.HandleFunc("/retire", func(w http.ResponseWriter, r *http.Request) {
+		if err := Retire(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("/bloat", func(w http.ResponseWriter, r *http.Request) {
+		bloat = make([]byte, bloatSize)
+		for i := 0; i < len(bloat); i += 4096 { // a byte a page makes it resident
+			bloat[i] = 1
+		}
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "worker %d pid %d\n", WorkerID(), os.Getpid())
 	})
@@ -100,21 +188,50 @@ func testHandler() http.Handler {
 		time.Sleep(slowRequest)
 		io.WriteString(w, "slow done")
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		BeginRequest([]byte(r.Method), []byte(r.RequestURI))
+		defer EndRequest()
+		mux.ServeHTTP(w, r)
+	})
 }
+
+// bloat holds the memory "/bloat" allocates.
+var bloat []byte
+
+// bloatSize is how much "/bloat" allocates.
+const bloatSize = 128 << 20
 
 // slowRequest is how long "/slow" takes.
 const slowRequest = 1500 * time.Millisecond
 
 // runTestSupervisor supervises PREFORK_TEST_WORKERS workers on the listener
 // inherited as fd 3, logging JSON to stderr.
+//
+// The other PREFORK_TEST_ variables set the Supervisor fields they name.
 func runTestSupervisor() int {
 	n, _ := strconv.Atoi(os.Getenv(envTestWorkers))
+	heartbeat, _ := time.ParseDuration(os.Getenv(envTestHeartbeat))
+	bootTimeout, _ := time.ParseDuration(os.Getenv(envTestBootTime))
+	maxMemory, _ := strconv.ParseInt(os.Getenv(envTestMaxMemory), 10, 64)
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ln, err := testListener()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test supervisor:", err)
+		return 1
+	}
 	s := &Supervisor{
-		Workers:         n,
-		Listeners:       []*os.File{os.NewFile(3, os.Getenv(envTestListener))},
-		GracefulTimeout: 10 * time.Second,
-		Log:             slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+		Workers:          n,
+		Listeners:        []*os.File{ln},
+		GracefulTimeout:  10 * time.Second,
+		HeartbeatTimeout: heartbeat,
+		BootTimeout:      bootTimeout,
+		MaxWorkerMemory:  maxMemory,
+		PIDFile:          os.Getenv(envTestPIDFile),
+		OnReopenLogs:     func() { log.Info("reopening logs") },
+		Log:              log,
+	}
+	if dir := os.Getenv(envTestWatch); dir != "" {
+		s.WatchPaths, s.WatchInterval = []string{dir}, 100*time.Millisecond
 	}
 	if err := s.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "test supervisor:", err)
@@ -123,12 +240,38 @@ func runTestSupervisor() int {
 	return 0
 }
 
+// testListener takes the listener the supervisor role inherited as fd 3,
+// as PREFORK_TEST_LISTEN says.
+func testListener() (*os.File, error) {
+	switch os.Getenv(envTestListen) {
+	case "fd":
+		return Listen("fd://3")
+	case "systemd":
+		files, err := SystemdListeners()
+		if err != nil {
+			return nil, err
+		}
+		if len(files) != 1 {
+			return nil, fmt.Errorf("SystemdListeners returned %d files, want 1", len(files))
+		}
+		return files[0], nil
+	}
+	return os.NewFile(3, os.Getenv(envTestListener)), nil
+}
+
 // logRecord is the part of a supervisor's JSON log line the tests look at.
 type logRecord struct {
-	Msg    string `json:"msg"`
-	Worker int    `json:"worker"`
-	PID    int    `json:"pid"`
-	Status string `json:"status"`
+	Msg         string `json:"msg"`
+	Worker      int    `json:"worker"`
+	PID         int    `json:"pid"`
+	Status      string `json:"status"`
+	Reason      string `json:"reason"`
+	Request     string `json:"request"`
+	RequestAge  string `json:"request_age"`
+	KilledFor   string `json:"killed_for"`
+	ReplacesPID int    `json:"replaces_pid"`
+	RSS         int64  `json:"rss"`
+	Path        string `json:"path"`
 }
 
 // logTail collects a supervisor's log records as they are written.
@@ -242,7 +385,13 @@ func startSupervisor(t *testing.T, ln *os.File, n int, ownGroup bool, env ...str
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-test.run=^$")
+	args := []string{exe, "-test.run=^$"}
+	if slices.Contains(env, envTestListen+"=systemd") {
+		// systemd sets LISTEN_PID to the activated process's id: the
+		// shell sets its own and runs the supervisor in its place.
+		args = append([]string{"/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(),
 		quickRaceExit,
 		envTestRole+"=supervisor",
@@ -287,18 +436,6 @@ func (p *supervisorProc) awaitExit(t *testing.T, timeout time.Duration) {
 	case <-time.After(timeout):
 		t.Fatalf("supervisor still running %v after the stop signal", timeout)
 	}
-}
-
-// processGone reports whether pid has exited (a zombie counts as exited:
-// reaping an orphan is its new parent's business).
-func processGone(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	// The state follows the parenthesised command name.
-	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	return len(fields) > 0 && (fields[0] == "Z" || fields[0] == "X")
 }
 
 // assertGone fails the test unless every pid has exited within timeout.

@@ -7,18 +7,40 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// worker is the supervisor's record of one worker process. id and proc never
-// change; the rest belongs to the supervisor's loop.
+// role is what a worker is to the supervisor.
+type role int
+
+const (
+	roleActive   role = iota // counts towards the number of workers wanted
+	roleStandby              // started for a reload or a recycle; counts once it takes over
+	roleRetiring             // told to stop gracefully; exiting is expected
+)
+
+// worker is the supervisor's record of one worker process. id, proc and
+// board never change; lastBeat is written by the pipe's reader; the rest
+// belongs to the supervisor's loop.
 type worker struct {
-	id           int
-	proc         *os.Process
+	id       int
+	proc     *os.Process
+	board    *slot        // the supervisor's read-only mapping of the worker's scoreboard slot
+	lastBeat atomic.Int64 // when the last heartbeat arrived, in Unix nanoseconds
+
+	role         role
 	ready        bool
 	bootDeadline time.Time // when an unready worker is killed
 	timedOut     bool      // killed for missing bootDeadline
+	stopDeadline time.Time // when a retiring worker is killed
+	killed       bool      // SIGKILLed after missing stopDeadline
+	killedFor    string    // why the supervisor killed a serving worker, for the exit log
+
+	recycleFor  string  // why the worker is to be recycled; "" if it is not
+	replacement *worker // the standby that will replace this worker, if starting
+	replaces    *worker // for a standby started by a recycle: the worker it replaces
 }
 
 // event is something a worker's watcher goroutines report to the loop.
@@ -26,87 +48,120 @@ type event interface {
 	apply(a *arbiter)
 }
 
-// readyEvent reports that a worker wrote its readiness byte.
+// readyEvent reports that a worker wrote its readiness message.
 type readyEvent struct{ w *worker }
 
+// retireEvent reports that a worker asked to be recycled (Retire).
+type retireEvent struct{ w *worker }
+
 // exitEvent reports that a worker exited and was reaped. For one worker it
-// always follows its readyEvent, if there is one.
+// always follows its other events.
 type exitEvent struct {
 	w     *worker
 	state *os.ProcessState // nil if waiting failed
 	err   error            // from exec.Cmd.Wait
 }
 
-func (e readyEvent) apply(a *arbiter) { a.workerReady(e.w) }
-func (e exitEvent) apply(a *arbiter)  { a.workerExited(e.w, e.state, e.err) }
+func (e readyEvent) apply(a *arbiter)  { a.workerReady(e.w) }
+func (e retireEvent) apply(a *arbiter) { a.recycle(e.w, "the worker asked to retire") }
+func (e exitEvent) apply(a *arbiter)   { a.workerExited(e.w, e.state, e.err) }
 
-// spawn starts the worker for slot id and the goroutines that watch it.
+// spawn starts a worker with the lowest free id and the goroutines that
+// watch it.
 //
 // It must run on the loop's goroutine, which Run locks to its OS thread: the
 // kernel sends a child its Pdeathsig when the thread that started it ends,
 // not the process, and Go ends a thread only when a goroutine locked to it
 // exits, so no other goroutine can take this thread down with it.
-func (a *arbiter) spawn(id int) error {
-	r, w, err := os.Pipe()
+func (a *arbiter) spawn(r role) (*worker, error) {
+	id := a.freeID()
+	board, boardFile, err := newSlot()
 	if err != nil {
-		return fmt.Errorf("prefork: readiness pipe for worker %d: %w", id, err)
+		return nil, fmt.Errorf("prefork: scoreboard for worker %d: %w", id, err)
 	}
+	defer boardFile.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		board.unmap()
+		return nil, fmt.Errorf("prefork: readiness pipe for worker %d: %w", id, err)
+	}
+	readyFD := firstInheritedFD + len(a.listeners)
 	cmd := &exec.Cmd{
 		Path: a.path,
 		Args: a.argv,
 		Env: slices.Concat(a.env, []string{
 			envWorkerID + "=" + strconv.Itoa(id),
 			envListenFDs + "=" + strconv.Itoa(len(a.listeners)),
-			envReadyFD + "=" + strconv.Itoa(firstInheritedFD+len(a.listeners)),
+			envReadyFD + "=" + strconv.Itoa(readyFD),
+			envScoreboardFD + "=" + strconv.Itoa(readyFD+1),
 		}),
 		// Stdin is /dev/null: several workers reading one terminal fight over it.
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,
-		ExtraFiles:  slices.Concat(a.listeners, []*os.File{w}),
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		ExtraFiles:  slices.Concat(a.listeners, []*os.File{pw, boardFile}),
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: a.credential},
 	}
 	err = cmd.Start()
-	w.Close()
+	pw.Close()
 	if err != nil {
-		r.Close()
-		return fmt.Errorf("prefork: cannot start worker %d: %w", id, err)
+		pr.Close()
+		board.unmap()
+		return nil, fmt.Errorf("prefork: cannot start worker %d: %w", id, err)
 	}
-	wk := &worker{id: id, proc: cmd.Process, bootDeadline: time.Now().Add(a.bootTimeout)}
-	a.workers[id-1] = wk
+	wk := &worker{id: id, proc: cmd.Process, board: board, role: r, bootDeadline: time.Now().Add(a.bootTimeout)}
+	a.workers = append(a.workers, wk)
+	a.reg.add(wk)
 	a.log.Info("worker started", "worker", id, "pid", wk.proc.Pid)
 
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
-		if awaitReady(r) {
-			a.post(readyEvent{wk})
-		}
+		a.readMessages(wk, pr)
 	}()
 	go func() {
 		err := cmd.Wait()
-		// The worker is gone, so a readiness byte, if any, is in the pipe.
+		// The worker is gone, so its messages, if any, are in the pipe.
 		// Wake the reader in case a process the worker started still holds
-		// the write end, then report the exit after the readiness.
-		r.SetReadDeadline(time.Now())
+		// the write end, then report the exit after the messages.
+		pr.SetReadDeadline(time.Now())
 		<-readDone
 		a.post(exitEvent{w: wk, state: cmd.ProcessState, err: err})
 	}()
-	return nil
+	return wk, nil
 }
 
-// awaitReady reports whether the worker wrote its readiness byte to r, and
-// closes r. It returns on the byte, on end of file (the worker closed the
-// pipe or exited without it), or when the read deadline is set.
-func awaitReady(r *os.File) bool {
+// readMessages reads a worker's messages from r until end of file (the
+// worker closed the pipe or exited) or until the read deadline is set, and
+// closes r. Heartbeats are recorded in the worker's lastBeat; the others go
+// to the loop as events.
+func (a *arbiter) readMessages(w *worker, r *os.File) {
 	defer r.Close()
-	var b [1]byte
-	n, err := r.Read(b[:])
-	if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
-		// The deadline can win against a byte that has just arrived: look
-		// once more, without waiting.
-		n = readNow(r, b[:])
+	var buf [64]byte
+	readySeen := false
+	for {
+		n, err := r.Read(buf[:])
+		if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			// The deadline can win against bytes that have just arrived:
+			// look once more, without waiting.
+			n = readNow(r, buf[:])
+		}
+		for _, m := range buf[:n] {
+			switch m {
+			case msgReady:
+				if !readySeen {
+					readySeen = true
+					a.post(readyEvent{w})
+				}
+			case msgHeartbeat:
+				w.lastBeat.Store(time.Now().UnixNano())
+			case msgRetire:
+				a.post(retireEvent{w})
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
-	return n == 1
 }
 
 // readNow reads what is already in the pipe r, without waiting.

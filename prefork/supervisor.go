@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -18,39 +19,88 @@ const (
 	fastStopGrace          = time.Second            // SIGINT to SIGKILL in a fast stop
 	killWait               = 5 * time.Second        // how long SIGKILLed workers get to be reaped
 	respawnDelay           = 100 * time.Millisecond // see workerExited
+	tickInterval           = time.Second            // how often heartbeats, memory and pending recycles are checked
 	maxBootFailures        = 5                      // consecutive workers dying before ready
 )
+
+// DefaultHeartbeatTimeout is the heartbeat timeout to use unless told
+// otherwise (Supervisor.HeartbeatTimeout is off when zero).
+const DefaultHeartbeatTimeout = 30 * time.Second
 
 // Supervisor starts and watches worker processes. Set its fields, then call
 // Run; a Supervisor runs one Run at a time.
 type Supervisor struct {
-	Workers         int           // number of worker processes (>=1)
+	Workers         int           // number of worker processes (>=1); TTIN and TTOU change it while Run runs
 	Listeners       []*os.File    // passed to every worker, in order, as fds 3, 4, ...
 	Path            string        // executable to start (default: os.Executable())
 	Args            []string      // arguments after argv[0] (default os.Args[1:])
 	Env             []string      // extra environment entries added to os.Environ()
-	GracefulTimeout time.Duration // on TERM: how long workers get to finish before SIGKILL (default 30s)
+	GracefulTimeout time.Duration // how long a worker told to stop (SIGTERM) gets to finish before SIGKILL (default 30s)
 	BootTimeout     time.Duration // how long a new worker may take to report ready (default 60s); past it, it is killed and counts as a failed boot
-	Log             *slog.Logger  // nil: slog.Default()
+
+	// HeartbeatTimeout is how long a ready worker may go without a
+	// heartbeat (NotifyReady sends one a second) before it is SIGKILLed
+	// and replaced; 0 turns the check off. Keep it at several seconds:
+	// DefaultHeartbeatTimeout is the value a command line should offer.
+	HeartbeatTimeout time.Duration
+
+	// MaxWorkerMemory is the resident set size, in bytes, above which a
+	// worker is recycled (see Run). Zero turns the check off.
+	MaxWorkerMemory int64
+
+	// OnReopenLogs, if not nil, is called on the supervisor's loop when it
+	// receives SIGUSR1, after the signal is passed on to the workers.
+	OnReopenLogs func()
+
+	// PIDFile, if not empty, is the path of a file that holds the
+	// supervisor's process id while Run runs. Run refuses to start if the
+	// file names another process that is alive.
+	PIDFile string
+
+	// Credential, if not nil, is the user and groups the workers run as.
+	// The supervisor keeps its own, so it binds before and signals after.
+	Credential *syscall.Credential
+
+	// WatchPaths are directories whose *.py files (recursively, skipping
+	// hidden directories and __pycache__) are polled for changes every
+	// WatchInterval (default 1s); a change reloads the workers as SIGHUP
+	// does. For development.
+	WatchPaths    []string
+	WatchInterval time.Duration
+
+	Log *slog.Logger // nil: slog.Default()
+
+	reg registry // the live workers, for Stats
 }
 
 // arbiter is the state of one Run. Only the loop's goroutine touches it,
-// except events and done, through which watcher goroutines report.
+// except events and done, through which watcher goroutines report, and reg,
+// which Stats reads.
 type arbiter struct {
-	log             *slog.Logger
-	path            string
-	argv            []string
-	env             []string
-	listeners       []*os.File // passable duplicates of Supervisor.Listeners
-	gracefulTimeout time.Duration
-	bootTimeout     time.Duration
+	log              *slog.Logger
+	path             string
+	argv             []string
+	env              []string
+	listeners        []*os.File // passable duplicates of Supervisor.Listeners
+	credential       *syscall.Credential
+	gracefulTimeout  time.Duration
+	bootTimeout      time.Duration
+	heartbeatTimeout time.Duration // 0: off
+	maxMemory        int64         // 0: off
+	onReopenLogs     func()
+	reg              *registry
 
-	workers  []*worker // by slot: workers[id-1]; nil while a slot is empty
+	target   int       // how many active workers to keep: Workers, changed by TTIN and TTOU
+	workers  []*worker // every worker not yet reaped, in order of start
 	events   chan event
 	signals  chan os.Signal
 	done     chan struct{} // closed when Run returns
 	failures int           // workers in a row that died before ready
 	respawn  time.Time     // when to refill empty slots; zero if not due
+	nextTick time.Time     // when the periodic checks run next
+
+	reloading    []*worker // the new generation of a reload in progress, nil if none
+	reloadQueued bool      // a reload was asked for during the one in progress
 
 	stopping  bool
 	graceful  bool      // the stop in progress lets requests finish
@@ -63,26 +113,47 @@ type arbiter struct {
 // Run starts the workers and supervises them until the process receives a
 // signal to stop, then stops them and returns.
 //
-// SIGTERM stops gracefully: every worker gets SIGTERM and GracefulTimeout to
-// finish its requests, then SIGKILL. SIGINT and SIGQUIT stop fast: every
-// worker gets SIGINT and one second, then SIGKILL; either also cuts a
-// graceful stop in progress short. After a stop by signal Run returns nil.
+// Signals, handled one at a time on one loop, as gunicorn's arbiter does:
+//   - SIGTERM stops gracefully: every worker gets SIGTERM and
+//     GracefulTimeout to finish its requests, then SIGKILL.
+//   - SIGINT and SIGQUIT stop fast: every worker gets SIGINT and one
+//     second, then SIGKILL; either also cuts a graceful stop in progress
+//     short. After a stop by signal Run returns nil.
+//   - SIGHUP reloads without failing a request: a new generation of
+//     workers starts, and once all of them are ready the old ones stop
+//     gracefully. If a new worker fails to boot, the new generation is
+//     stopped, the old one keeps serving, and "reload failed" is logged
+//     with the reason. A SIGHUP during a reload queues one more reload,
+//     which starts when the current one ends. WatchPaths reloads the same
+//     way.
+//   - SIGTTIN adds a worker; SIGTTOU stops the highest-numbered one
+//     gracefully, never the last.
+//   - SIGUSR1 is passed on to every worker (which must handle it: its
+//     default action ends a process), then OnReopenLogs is called.
 //
-// A worker that exits or is killed after it was ready is replaced in its
-// slot, after a short pause that lets a stop signal sent to the whole process
-// group (Ctrl-C) reach the supervisor first. A worker that exits with
+// A worker is recycled, that is replaced by a new one which, once ready,
+// lets the old one stop gracefully, when it calls Retire or when its
+// resident memory exceeds MaxWorkerMemory; if the replacement fails to
+// boot, the old worker keeps serving and the recycle is tried again a
+// second later. A ready worker whose heartbeat
+// stops for HeartbeatTimeout is killed. A worker that exits or is killed
+// after it was ready is replaced, after a short pause that lets a stop
+// signal sent to the whole process group (Ctrl-C) reach the supervisor
+// first. When a worker dies, the log says which request it was serving.
+//
+// A worker (not one started for a reload or a recycle) that exits with
 // ExitBootFailed before it is ready means the application cannot be loaded:
-// Run stops the other workers gracefully and returns an error (the worker has
-// already printed the reason to its stderr, which is the supervisor's). Five
-// workers in a row dying before ready for any other reason, including
+// Run stops the other workers gracefully and returns an error (the worker
+// has already printed the reason to its stderr, which is the supervisor's).
+// Five workers in a row dying before ready for any other reason, including
 // missing BootTimeout, are an error too, as is failing to start a worker at
 // all.
 //
 // Workers are killed if the supervisor dies (Linux parent-death signal
 // SIGKILL), so they never outlive it. Their stdin is /dev/null; stdout and
 // stderr are the supervisor's. When Run returns, it has reaped every worker,
-// stopped handling the signals above, and removed the socket files of
-// listeners named "unix:/PATH" (see Listen). It closes no listener: the
+// stopped handling the signals above, removed PIDFile and the socket files
+// of listeners named "unix:/PATH" (see Listen). It closes no listener: the
 // caller owns them.
 func (s *Supervisor) Run() error {
 	a, err := s.newArbiter()
@@ -97,11 +168,25 @@ func (s *Supervisor) Run() error {
 			}
 		}
 	}()
+	if s.PIDFile != "" {
+		if err := writePIDFile(s.PIDFile); err != nil {
+			return err
+		}
+		defer func() {
+			if err := removePIDFile(s.PIDFile); err != nil {
+				a.log.Warn("cannot remove the pid file", "path", s.PIDFile, "err", err)
+			}
+		}()
+	}
+	if len(s.WatchPaths) > 0 {
+		go a.watch(s.WatchPaths, orDefault(s.WatchInterval, time.Second))
+	}
 
 	// Workers get their parent-death signal from this thread; see spawn.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	signal.Notify(a.signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	signal.Notify(a.signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT,
+		syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGUSR1)
 	defer signal.Stop(a.signals)
 
 	a.log.Info("starting workers", "workers", s.Workers, "listeners", listenerNames(s.Listeners))
@@ -115,16 +200,22 @@ func (s *Supervisor) newArbiter() (*arbiter, error) {
 		return nil, fmt.Errorf("prefork: Workers is %d, want at least 1", s.Workers)
 	}
 	a := &arbiter{
-		log:             s.Log,
-		path:            s.Path,
-		argv:            append([]string{s.Path}, s.Args...),
-		env:             append(os.Environ(), s.Env...),
-		gracefulTimeout: orDefault(s.GracefulTimeout, defaultGracefulTimeout),
-		bootTimeout:     orDefault(s.BootTimeout, defaultBootTimeout),
-		workers:         make([]*worker, s.Workers),
-		events:          make(chan event, 2*s.Workers),
-		signals:         make(chan os.Signal, 8),
-		done:            make(chan struct{}),
+		log:              s.Log,
+		path:             s.Path,
+		argv:             append([]string{s.Path}, s.Args...),
+		env:              append(os.Environ(), s.Env...),
+		credential:       s.Credential,
+		gracefulTimeout:  orDefault(s.GracefulTimeout, defaultGracefulTimeout),
+		bootTimeout:      orDefault(s.BootTimeout, defaultBootTimeout),
+		heartbeatTimeout: max(s.HeartbeatTimeout, 0),
+		maxMemory:        s.MaxWorkerMemory,
+		onReopenLogs:     s.OnReopenLogs,
+		reg:              &s.reg,
+		target:           s.Workers,
+		events:           make(chan event, 2*s.Workers),
+		signals:          make(chan os.Signal, 8),
+		done:             make(chan struct{}),
+		nextTick:         time.Now().Add(tickInterval),
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -176,6 +267,7 @@ func listenerNames(files []*os.File) []string {
 // deliveries.
 func (a *arbiter) close() {
 	close(a.done)
+	a.reg.clear()
 	for _, f := range a.listeners {
 		f.Close()
 	}
@@ -186,7 +278,7 @@ func (a *arbiter) close() {
 func (a *arbiter) loop() error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for !a.stopping || (a.live() > 0 && !a.abandoned) {
+	for !a.stopping || (len(a.workers) > 0 && !a.abandoned) {
 		// Signals first: a stop decided now keeps a worker's exit from
 		// being mistaken for a crash.
 		select {
@@ -208,15 +300,25 @@ func (a *arbiter) loop() error {
 	return a.err
 }
 
-// live counts the workers not yet reaped.
-func (a *arbiter) live() int {
-	n := 0
+// active lists the workers that count towards the target, in order of id.
+func (a *arbiter) active() []*worker {
+	var ws []*worker
 	for _, w := range a.workers {
-		if w != nil {
-			n++
+		if w.role == roleActive {
+			ws = append(ws, w)
 		}
 	}
-	return n
+	slices.SortFunc(ws, func(v, w *worker) int { return v.id - w.id })
+	return ws
+}
+
+// freeID is the lowest worker number no live worker has.
+func (a *arbiter) freeID() int {
+	for id := 1; ; id++ {
+		if !slices.ContainsFunc(a.workers, func(w *worker) bool { return w.id == id }) {
+			return id
+		}
+	}
 }
 
 // nextDeadline is the earliest time checkDeadlines has something to do.
@@ -224,43 +326,37 @@ func (a *arbiter) nextDeadline() time.Time {
 	if a.stopping {
 		return a.deadline
 	}
-	next := time.Now().Add(time.Hour)
+	next := a.nextTick
 	if !a.respawn.IsZero() && a.respawn.Before(next) {
 		next = a.respawn
 	}
 	for _, w := range a.workers {
-		if w != nil && !w.ready && !w.timedOut && w.bootDeadline.Before(next) {
+		if !w.ready && !w.timedOut && w.bootDeadline.Before(next) {
 			next = w.bootDeadline
+		}
+		if w.role == roleRetiring && !w.killed && w.stopDeadline.Before(next) {
+			next = w.stopDeadline
 		}
 	}
 	return next
 }
 
-// checkDeadlines escalates a stop, kills workers that missed their boot
-// deadline, and refills empty slots when due.
+// checkDeadlines escalates stops, kills workers that missed their boot
+// deadline, refills empty slots when due, and runs the periodic checks.
 func (a *arbiter) checkDeadlines(now time.Time) {
 	if a.stopping {
-		if now.Before(a.deadline) {
-			return
-		}
-		if !a.killed {
-			a.log.Warn("killing workers that did not stop in time", "workers", a.live())
-			a.signalAll(syscall.SIGKILL)
-			a.killed = true
-			a.deadline = now.Add(killWait)
-			return
-		}
-		a.log.Error("workers did not exit after SIGKILL; giving up on them", "workers", a.live())
-		a.abandoned = true
-		if a.err == nil {
-			a.err = fmt.Errorf("prefork: %d workers did not exit after SIGKILL", a.live())
-		}
+		a.escalateStop(now)
 		return
 	}
 	for _, w := range a.workers {
-		if w != nil && !w.ready && !w.timedOut && !now.Before(w.bootDeadline) {
+		switch {
+		case !w.ready && !w.timedOut && !now.Before(w.bootDeadline):
 			a.log.Warn("worker did not report ready in time; killing it", "worker", w.id, "pid", w.proc.Pid, "boot_timeout", a.bootTimeout.String())
 			w.timedOut = true
+			a.signal(w, syscall.SIGKILL)
+		case w.role == roleRetiring && !w.killed && !now.Before(w.stopDeadline):
+			a.log.Warn("worker did not stop in time; killing it", "worker", w.id, "pid", w.proc.Pid, "graceful_timeout", a.gracefulTimeout.String())
+			w.killed = true
 			a.signal(w, syscall.SIGKILL)
 		}
 	}
@@ -268,28 +364,69 @@ func (a *arbiter) checkDeadlines(now time.Time) {
 		a.respawn = time.Time{}
 		a.manageWorkers()
 	}
-}
-
-// manageWorkers starts a worker in every empty slot.
-func (a *arbiter) manageWorkers() {
-	for i, w := range a.workers {
-		if w != nil || a.stopping {
-			continue
-		}
-		if err := a.spawn(i + 1); err != nil {
-			a.fail(err)
-		}
+	if !now.Before(a.nextTick) {
+		a.nextTick = now.Add(tickInterval)
+		a.checkHeartbeats(now)
+		a.checkMemory()
+		a.retryRecycles()
 	}
 }
 
-// workerReady records that a worker serves.
-func (a *arbiter) workerReady(w *worker) {
+// escalateStop SIGKILLs the workers that outlive a stop's grace, and gives
+// up on them if even that does not end them.
+func (a *arbiter) escalateStop(now time.Time) {
+	if now.Before(a.deadline) {
+		return
+	}
+	if !a.killed {
+		a.log.Warn("killing workers that did not stop in time", "workers", len(a.workers))
+		a.signalAll(syscall.SIGKILL)
+		a.killed = true
+		a.deadline = now.Add(killWait)
+		return
+	}
+	a.log.Error("workers did not exit after SIGKILL; giving up on them", "workers", len(a.workers))
+	a.abandoned = true
+	if a.err == nil {
+		a.err = fmt.Errorf("prefork: %d workers did not exit after SIGKILL", len(a.workers))
+	}
+}
+
+// manageWorkers brings the number of active workers to the target: it
+// starts workers, or stops the highest-numbered ones gracefully.
+func (a *arbiter) manageWorkers() {
 	if a.stopping {
 		return
 	}
+	active := a.active()
+	for n := len(active); n < a.target; n++ {
+		if _, err := a.spawn(roleActive); err != nil {
+			a.fail(err)
+			return
+		}
+	}
+	for i := len(active) - 1; i >= a.target; i-- {
+		a.retire(active[i], "fewer workers wanted")
+	}
+}
+
+// workerReady records that a worker serves, and completes the reload or
+// recycle that waited for it.
+func (a *arbiter) workerReady(w *worker) {
+	if a.stopping || w.role == roleRetiring {
+		return
+	}
 	w.ready = true
-	a.failures = 0
+	w.lastBeat.Store(time.Now().UnixNano())
 	a.log.Info("worker ready", "worker", w.id, "pid", w.proc.Pid)
+	switch {
+	case w.replaces != nil:
+		a.recycled(w)
+	case slices.Contains(a.reloading, w):
+		a.reloadProgress()
+	default:
+		a.failures = 0
+	}
 }
 
 // workerExited forgets a reaped worker and decides what its end means.
@@ -298,23 +435,33 @@ func (a *arbiter) workerReady(w *worker) {
 // signals the supervisor and its workers together, and the supervisor must
 // see its SIGINT before it takes the workers' exits for crashes.
 func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error) {
-	a.workers[w.id-1] = nil
+	a.workers = slices.DeleteFunc(a.workers, func(v *worker) bool { return v == w })
 	how := describeExit(state, waitErr)
-	attrs := []any{"worker", w.id, "pid", w.proc.Pid, "status", how}
+	if w.timedOut {
+		how = fmt.Sprintf("not ready within %v, %s", a.bootTimeout, how)
+	}
+	attrs := append([]any{"worker", w.id, "pid", w.proc.Pid, "status", how}, a.reg.remove(w)...)
+	if w.killedFor != "" {
+		attrs = append(attrs, "killed_for", w.killedFor)
+	}
 	switch {
-	case a.stopping:
+	case a.stopping, w.role == roleRetiring:
 		a.log.Info("worker exited", attrs...)
+	case w.replaces != nil:
+		a.log.Warn("worker exited", attrs...)
+		a.recycleFailed(w, how)
+	case slices.Contains(a.reloading, w):
+		a.log.Warn("worker exited", attrs...)
+		a.reloadFailed(fmt.Sprintf("new worker %d (pid %d) exited: %s", w.id, w.proc.Pid, how))
 	case w.ready:
 		a.log.Warn("worker exited", attrs...)
+		a.replacementTakesOver(w)
 		a.scheduleRespawn()
 	case state != nil && state.ExitCode() == ExitBootFailed:
 		a.log.Error("worker could not load the application", attrs...)
 		a.fail(fmt.Errorf("prefork: worker %d (pid %d) could not load the application (%s)", w.id, w.proc.Pid, how))
 	default:
 		a.failures++
-		if w.timedOut {
-			how = fmt.Sprintf("not ready within %v, %s", a.bootTimeout, how)
-		}
 		a.log.Warn("worker exited before it was ready", attrs...)
 		if a.failures >= maxBootFailures {
 			a.fail(fmt.Errorf("prefork: %d workers in a row exited before they were ready; the last, worker %d (pid %d): %s", a.failures, w.id, w.proc.Pid, how))
@@ -366,17 +513,32 @@ func (a *arbiter) stop(graceful bool) {
 	if a.stopping && a.deadline.Before(deadline) {
 		deadline = a.deadline
 	}
-	a.log.Info("stopping workers", "graceful", graceful, "workers", a.live(), "timeout", grace.String())
+	a.log.Info("stopping workers", "graceful", graceful, "workers", len(a.workers), "timeout", grace.String())
 	a.stopping, a.graceful, a.deadline = true, graceful, deadline
 	a.signalAll(sig)
+}
+
+// retire stops one worker gracefully: SIGTERM, and SIGKILL if it has not
+// exited after GracefulTimeout. A replacement being started for it is
+// stopped too.
+func (a *arbiter) retire(w *worker, why string) {
+	if w.role == roleRetiring {
+		return
+	}
+	a.log.Info("stopping worker", "worker", w.id, "pid", w.proc.Pid, "reason", why)
+	w.role = roleRetiring
+	w.stopDeadline = time.Now().Add(a.gracefulTimeout)
+	a.signal(w, syscall.SIGTERM)
+	if r := w.replacement; r != nil {
+		w.replacement, r.replaces = nil, nil
+		a.retire(r, why)
+	}
 }
 
 // signalAll sends sig to every worker not yet reaped.
 func (a *arbiter) signalAll(sig syscall.Signal) {
 	for _, w := range a.workers {
-		if w != nil {
-			a.signal(w, sig)
-		}
+		a.signal(w, sig)
 	}
 }
 

@@ -229,19 +229,32 @@ func TestWorkersDieWithSupervisor(t *testing.T) {
 // and fails the test if Run has not returned within timeout.
 func runInProcess(t *testing.T, s *Supervisor, timeout time.Duration) (error, *logTail) {
 	t.Helper()
+	lt, wait := startInProcess(t, s)
+	return wait(timeout), lt
+}
+
+// startInProcess starts s.Run in this process, with its log going to a
+// logTail. The returned function waits for Run's result, failing the test if
+// it has not come within timeout; until then the test stops Run by
+// signalling its own process.
+func startInProcess(t *testing.T, s *Supervisor) (*logTail, func(timeout time.Duration) error) {
+	t.Helper()
 	r, w := io.Pipe()
 	lt := newLogTail(t, r)
 	s.Log = slog.New(slog.NewJSONHandler(w, nil))
 	errc := make(chan error, 1)
 	go func() { errc <- s.Run() }()
-	select {
-	case err := <-errc:
-		w.Close()
-		<-lt.done
-		return err, lt
-	case <-time.After(timeout):
-		t.Fatalf("Run did not return within %v", timeout)
-		return nil, nil
+	return lt, func(timeout time.Duration) error {
+		t.Helper()
+		select {
+		case err := <-errc:
+			w.Close()
+			<-lt.done
+			return err
+		case <-time.After(timeout):
+			t.Fatalf("Run did not return within %v", timeout)
+			return nil
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // ExitBootFailed is the exit status a worker uses when the application
@@ -16,13 +17,26 @@ import (
 const ExitBootFailed = 3
 
 // The environment a Supervisor gives each worker. The inherited descriptors
-// are the listeners, from firstInheritedFD on, then the readiness pipe.
+// are the listeners, from firstInheritedFD on, then the readiness pipe, then
+// the scoreboard slot.
 const (
-	envWorkerID      = "GOWSGI_WORKER_ID"  // the worker's slot, 1..Workers
-	envListenFDs     = "GOWSGI_LISTEN_FDS" // how many listeners were passed
-	envReadyFD       = "GOWSGI_READY_FD"   // write end of the readiness pipe
-	firstInheritedFD = 3                   // the first descriptor after stdin, stdout, stderr
+	envWorkerID      = "GOWSGI_WORKER_ID"     // the worker's number; see WorkerID
+	envListenFDs     = "GOWSGI_LISTEN_FDS"    // how many listeners were passed
+	envReadyFD       = "GOWSGI_READY_FD"      // write end of the readiness pipe
+	envScoreboardFD  = "GOWSGI_SCOREBOARD_FD" // the worker's scoreboard slot; see scoreboard.go
+	firstInheritedFD = 3                      // the first descriptor after stdin, stdout, stderr
 )
+
+// Messages a worker writes to the readiness pipe, one byte each (a write
+// that small is atomic, so goroutines may send concurrently).
+const (
+	msgReady     byte = 1 // the worker serves; the first message
+	msgHeartbeat byte = 2 // the worker's Go runtime is alive; every heartbeatInterval after msgReady
+	msgRetire    byte = 3 // the worker asks to be recycled
+)
+
+// heartbeatInterval is how often a ready worker sends msgHeartbeat.
+const heartbeatInterval = time.Second
 
 // errNotWorker is returned by the worker-side functions in a process that a
 // Supervisor did not start.
@@ -35,10 +49,11 @@ func IsWorker() bool {
 }
 
 // WorkerID returns this worker's number, or 0 in a process that is not a
-// worker. Numbers are slots 1..Supervisor.Workers: a worker that replaces a
-// dead one gets the dead one's number, so at any time the running workers
-// have distinct numbers and there are never more than Workers of them. Tell
-// successive workers in one slot apart by their process id.
+// worker. A new worker gets the lowest number no live worker of its
+// supervisor has, so live workers have distinct numbers: 1..Workers while
+// the count is steady, higher while a reload or a recycle runs old and new
+// workers side by side. A number is reused once its worker has exited; tell
+// successive workers with one number apart by their process id.
 func WorkerID() int {
 	return workerID()
 }
@@ -60,13 +75,15 @@ func parseWorkerID(v string) int {
 type inheritance struct {
 	listeners []net.Listener
 	ready     *os.File // write end of the readiness pipe
+	board     *slot    // the worker's scoreboard slot, nil if it could not be mapped
 	err       error
 }
 
 // inherited takes over the descriptors the Supervisor passed, once per
 // process: it wraps the listeners as net.Listeners (which hold close-on-exec
-// duplicates, so the originals are closed) and marks the readiness pipe
-// close-on-exec, so that processes the application starts hold neither. It
+// duplicates, so the originals are closed), maps the scoreboard slot and
+// closes its descriptor, and marks the readiness pipe close-on-exec, so that
+// processes the application starts hold none of them. It
 // also removes the supervisor's variables from the environment, so that a
 // gowsgi the application starts is not taken for a worker.
 var inherited = sync.OnceValue(func() *inheritance {
@@ -81,11 +98,19 @@ var inherited = sync.OnceValue(func() *inheritance {
 	if err != nil {
 		return &inheritance{err: err}
 	}
-	for _, k := range []string{envWorkerID, envListenFDs, envReadyFD} {
+	boardFD, err := envInt(envScoreboardFD)
+	if err != nil {
+		return &inheritance{err: err}
+	}
+	for _, k := range []string{envWorkerID, envListenFDs, envReadyFD, envScoreboardFD} {
 		os.Unsetenv(k)
 	}
 	syscall.CloseOnExec(readyFD)
 	in := &inheritance{ready: os.NewFile(uintptr(readyFD), "readiness pipe")}
+	// Without its scoreboard a worker still serves: the supervisor only
+	// loses sight of its requests.
+	in.board, _ = mapSlot(boardFD)
+	syscall.Close(boardFD)
 	for i := range n {
 		f := os.NewFile(uintptr(firstInheritedFD+i), fmt.Sprintf("inherited listener %d", i))
 		ln, err := net.FileListener(f)
@@ -121,19 +146,17 @@ func WorkerListeners() ([]net.Listener, error) {
 	return in.listeners, in.err
 }
 
-// notifyReady writes the readiness byte once per process.
+// notifyReady sends the readiness message and starts the heartbeat, once
+// per process.
 var notifyReady = sync.OnceValue(func() error {
 	in := inherited()
 	if in.err != nil {
 		return in.err
 	}
-	_, err := in.ready.Write([]byte{1})
-	if cerr := in.ready.Close(); err == nil {
-		err = cerr
+	if err := send(in.ready, msgReady); err != nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("prefork: notifying the supervisor: %w", err)
-	}
+	go heartbeat(in.ready)
 	return nil
 })
 
@@ -141,6 +164,44 @@ var notifyReady = sync.OnceValue(func() error {
 // application is loaded and the listeners accept connections; later calls do
 // nothing and return the first call's result. A worker that has not called it
 // within Supervisor.BootTimeout is killed.
+//
+// NotifyReady also starts a goroutine that tells the supervisor once a
+// second that the worker's Go runtime is alive (see
+// Supervisor.HeartbeatTimeout). It runs on whatever thread Go gives it, so
+// goroutines blocked in long cgo calls or system calls do not stop it.
 func NotifyReady() error {
 	return notifyReady()
+}
+
+// heartbeat sends msgHeartbeat every heartbeatInterval until the
+// supervisor is gone.
+func heartbeat(pipe *os.File) {
+	t := time.NewTicker(heartbeatInterval)
+	defer t.Stop()
+	for range t.C {
+		if send(pipe, msgHeartbeat) != nil {
+			return
+		}
+	}
+}
+
+// Retire asks the supervisor to recycle this worker: it starts a
+// replacement and, once that is ready, sends this worker SIGTERM, so no
+// request fails. Call it, for instance, after the worker has served its
+// maximum number of requests, and keep serving until SIGTERM comes. Call
+// it after NotifyReady; calling it again asks again, which does no harm.
+func Retire() error {
+	in := inherited()
+	if in.err != nil {
+		return in.err
+	}
+	return send(in.ready, msgRetire)
+}
+
+// send writes one message to the supervisor.
+func send(pipe *os.File, m byte) error {
+	if _, err := pipe.Write([]byte{m}); err != nil {
+		return fmt.Errorf("prefork: notifying the supervisor: %w", err)
+	}
+	return nil
 }

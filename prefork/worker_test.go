@@ -36,4 +36,9 @@ func TestNotAWorker(t *testing.T) {
 	if err := NotifyReady(); !errors.Is(err, errNotWorker) {
 		t.Errorf("NotifyReady() = %v, want %v", err, errNotWorker)
 	}
+	if err := Retire(); !errors.Is(err, errNotWorker) {
+		t.Errorf("Retire() = %v, want %v", err, errNotWorker)
+	}
+	BeginRequest([]byte("GET"), []byte("/")) // no slot: does nothing
+	EndRequest()
 }

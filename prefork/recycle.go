@@ -1,0 +1,59 @@
+package prefork
+
+// recycle replaces a serving worker without failing a request: it starts a
+// standby first, and only once the standby is ready does the old worker get
+// SIGTERM (see recycled). A recycle already under way for w is not started
+// twice. If the standby fails, w keeps serving and retryRecycles tries again
+// on a later tick.
+func (a *arbiter) recycle(w *worker, why string) {
+	if a.stopping || w.role != roleActive || !w.ready {
+		return
+	}
+	if w.recycleFor == "" {
+		w.recycleFor = why
+		a.log.Info("recycling worker", "worker", w.id, "pid", w.proc.Pid, "reason", why)
+	}
+	if w.replacement != nil {
+		return
+	}
+	r, err := a.spawn(roleStandby)
+	if err != nil {
+		a.log.Error("recycle failed: cannot start a replacement", "worker", w.id, "pid", w.proc.Pid, "err", err)
+		return
+	}
+	w.replacement, r.replaces = r, w
+}
+
+// recycled completes a recycle once the standby r is ready: r takes the old
+// worker's place and the old worker stops gracefully.
+func (a *arbiter) recycled(r *worker) {
+	old := r.replaces
+	r.role, r.replaces, old.replacement = roleActive, nil, nil
+	a.log.Info("replacement ready", "worker", r.id, "pid", r.proc.Pid, "replaces", old.id, "replaces_pid", old.proc.Pid)
+	a.retire(old, old.recycleFor)
+}
+
+// recycleFailed notes that the standby r exited before it took over; the
+// worker it was to replace keeps serving.
+func (a *arbiter) recycleFailed(r *worker, how string) {
+	old := r.replaces
+	old.replacement = nil
+	a.log.Error("recycle failed: the replacement exited", "worker", old.id, "pid", old.proc.Pid, "replacement_pid", r.proc.Pid, "status", how)
+}
+
+// replacementTakesOver lets the standby started to replace w, if any, stand
+// in for it now that w has died: it becomes an ordinary active worker.
+func (a *arbiter) replacementTakesOver(w *worker) {
+	if r := w.replacement; r != nil {
+		r.role, r.replaces, w.replacement = roleActive, nil, nil
+	}
+}
+
+// retryRecycles starts a new standby for each worker whose recycle failed.
+func (a *arbiter) retryRecycles() {
+	for _, w := range a.active() {
+		if w.recycleFor != "" && w.replacement == nil {
+			a.recycle(w, w.recycleFor)
+		}
+	}
+}

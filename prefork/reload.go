@@ -1,0 +1,74 @@
+package prefork
+
+// reload replaces every worker without failing a request, as gunicorn does
+// on SIGHUP: it starts a new generation of as many workers as are wanted
+// (fresh processes, so the application's code is imported afresh), and
+// only when all of them are ready does it stop the old generation
+// gracefully (see reloadProgress). If a new worker fails to boot (exits
+// before it is ready, including with ExitBootFailed, or misses
+// BootTimeout), the new generation is stopped and the old one keeps
+// serving (see reloadFailed).
+//
+// A reload asked for while one is in progress is queued, once however many
+// times it is asked: it starts when the current one ends, successful or
+// not, so the code that the last request asked for is the code that runs.
+func (a *arbiter) reload(why string) {
+	if a.stopping {
+		return
+	}
+	if a.reloading != nil {
+		a.reloadQueued = true
+		a.log.Info("reload in progress; another will follow it", "reason", why)
+		return
+	}
+	a.log.Info("reloading: starting a new generation of workers", "workers", a.target, "reason", why)
+	for range a.target {
+		w, err := a.spawn(roleStandby)
+		if err != nil {
+			a.reloadFailed(err.Error())
+			return
+		}
+		a.reloading = append(a.reloading, w)
+	}
+}
+
+// reloadProgress completes the reload once every worker of the new
+// generation is ready: the old workers stop gracefully and the new ones
+// take their places.
+func (a *arbiter) reloadProgress() {
+	for _, w := range a.reloading {
+		if !w.ready {
+			return
+		}
+	}
+	for _, w := range a.active() {
+		a.retire(w, "reloaded")
+	}
+	for _, w := range a.reloading {
+		w.role = roleActive
+	}
+	a.log.Info("reload complete", "workers", len(a.reloading))
+	a.reloading = nil
+	a.manageWorkers()
+	a.nextReload()
+}
+
+// reloadFailed abandons the reload in progress: the new generation stops
+// gracefully (its ready workers may already be serving) and the old one
+// goes on.
+func (a *arbiter) reloadFailed(why string) {
+	a.log.Error("reload failed", "reason", why, "kept", len(a.active()))
+	for _, w := range a.reloading {
+		a.retire(w, "reload failed")
+	}
+	a.reloading = nil
+	a.nextReload()
+}
+
+// nextReload starts the reload queued during the one that just ended.
+func (a *arbiter) nextReload() {
+	if a.reloadQueued {
+		a.reloadQueued = false
+		a.reload("queued during the previous reload")
+	}
+}

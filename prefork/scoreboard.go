@@ -1,0 +1,240 @@
+package prefork
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// The scoreboard lets the supervisor see what each worker is doing without
+// a system call on the worker's request path. Every worker has a slot: a
+// small file in os.TempDir(), unlinked at once, that the supervisor and the
+// worker both map (the worker inherits it as a descriptor). The worker
+// writes with atomic operations and plain copies into shared memory; the
+// supervisor reads under a sequence lock.
+
+// slotTextSize is the room for the current request line ("GET /path"); a
+// longer one is cut.
+const slotTextSize = 480
+
+// slot is the layout of a scoreboard slot; its size is a multiple of 8 and
+// it sits at the start of a page, so its atomics are aligned.
+//
+// seq is a sequence lock over start, length and text: odd while a writer
+// changes them. Writers take it with a compare-and-swap (executors in one
+// worker may write concurrently); readers retry until they see the same
+// even value before and after copying.
+type slot struct {
+	seq      atomic.Uint64
+	requests atomic.Uint64 // requests finished
+	start    atomic.Int64  // when the latest request began, Unix nanoseconds; 0 while idle
+	inFlight atomic.Int32  // requests begun and not ended
+	length   atomic.Uint32 // bytes of text in use
+	text     [slotTextSize]byte
+}
+
+// slotSize is the size of the file behind a slot.
+const slotSize = int(unsafe.Sizeof(slot{}))
+
+// newSlot creates a zeroed slot, maps it for the supervisor (read-only) and
+// returns the file to pass to the worker; the caller closes the file.
+func newSlot() (*slot, *os.File, error) {
+	f, err := os.CreateTemp("", "gowsgi-scoreboard-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	os.Remove(f.Name())
+	if err := f.Truncate(int64(slotSize)); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	mem, err := syscall.Mmap(int(f.Fd()), 0, slotSize, syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("mmap: %w", err)
+	}
+	return (*slot)(unsafe.Pointer(&mem[0])), f, nil
+}
+
+// mapSlot maps the slot a worker inherited as fd for writing.
+func mapSlot(fd int) (*slot, error) {
+	mem, err := syscall.Mmap(fd, 0, slotSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, err
+	}
+	return (*slot)(unsafe.Pointer(&mem[0])), nil
+}
+
+// unmap removes the mapping; s must not be used after.
+func (s *slot) unmap() {
+	syscall.Munmap(unsafe.Slice((*byte)(unsafe.Pointer(s)), slotSize))
+}
+
+// lock takes the sequence lock for writing and returns the odd value to
+// pass to unlock.
+func (s *slot) lock() uint64 {
+	for {
+		if v := s.seq.Load(); v&1 == 0 && s.seq.CompareAndSwap(v, v+1) {
+			return v + 1
+		}
+		runtime.Gosched()
+	}
+}
+
+// unlock releases the sequence lock taken by lock.
+func (s *slot) unlock(v uint64) {
+	s.seq.Store(v + 1)
+}
+
+// BeginRequest records in this worker's scoreboard slot that it has begun
+// serving a request, shown as method and target separated by a space (cut
+// to 480 bytes). It makes no system call and allocates nothing, and
+// concurrent executors may call it: the slot shows the latest request begun
+// while any is in flight. Pair each call with EndRequest. In a process that
+// is not a worker it does nothing.
+func BeginRequest(method, target []byte) {
+	if s := inherited().board; s != nil {
+		s.begin(method, target)
+	}
+}
+
+// EndRequest records that a request begun with BeginRequest is finished.
+// Like BeginRequest it is cheap and safe for concurrent use.
+func EndRequest() {
+	if s := inherited().board; s != nil {
+		s.end()
+	}
+}
+
+// begin records a request begun; see BeginRequest.
+func (s *slot) begin(method, target []byte) {
+	v := s.lock()
+	n := copy(s.text[:], method)
+	if n < len(s.text) {
+		s.text[n] = ' '
+		n++
+	}
+	n += copy(s.text[n:], target)
+	s.length.Store(uint32(n))
+	s.start.Store(time.Now().UnixNano())
+	s.inFlight.Add(1)
+	s.unlock(v)
+}
+
+// end records a request finished; see EndRequest.
+func (s *slot) end() {
+	v := s.lock()
+	if s.inFlight.Add(-1) <= 0 {
+		s.inFlight.Store(0)
+		s.start.Store(0)
+		s.length.Store(0)
+	}
+	s.requests.Add(1)
+	s.unlock(v)
+}
+
+// slotState is a consistent copy of a slot.
+type slotState struct {
+	requests uint64
+	request  string    // "" while idle
+	start    time.Time // zero while idle
+}
+
+// read copies the slot. A worker killed while it held the lock leaves seq
+// odd for good; after a bounded number of tries read takes what is there.
+func (s *slot) read() slotState {
+	var buf [slotTextSize]byte
+	for try := 0; ; try++ {
+		v := s.seq.Load()
+		st := slotState{requests: s.requests.Load()}
+		start := s.start.Load()
+		n := min(int(s.length.Load()), len(buf))
+		copy(buf[:], s.text[:n])
+		if v&1 == 0 && s.seq.Load() == v || try == 1000 {
+			if start != 0 {
+				st.start = time.Unix(0, start)
+				st.request = string(buf[:n])
+			}
+			return st
+		}
+		runtime.Gosched()
+	}
+}
+
+// WorkerStats is a snapshot of one live worker.
+type WorkerStats struct {
+	ID           int       // WorkerID of the worker
+	PID          int       // process id
+	Requests     uint64    // requests it has finished (EndRequest calls)
+	Request      string    // the request in progress ("GET /path"), "" if idle
+	RequestStart time.Time // when Request began; zero if idle
+	RSS          int64     // resident memory in bytes; 0 if unknown
+}
+
+// Stats returns a snapshot of every live worker, in order of start. It is
+// safe to call from any goroutine while Run runs; outside Run it returns
+// nothing.
+func (s *Supervisor) Stats() []WorkerStats {
+	s.reg.mu.Lock()
+	defer s.reg.mu.Unlock()
+	stats := make([]WorkerStats, 0, len(s.reg.workers))
+	for _, w := range s.reg.workers {
+		st := w.board.read()
+		rss, _ := residentMemory(w.proc.Pid)
+		stats = append(stats, WorkerStats{
+			ID:           w.id,
+			PID:          w.proc.Pid,
+			Requests:     st.requests,
+			Request:      st.request,
+			RequestStart: st.start,
+			RSS:          rss,
+		})
+	}
+	return stats
+}
+
+// registry is the list of live workers that Stats reads from other
+// goroutines; it also owns the supervisor's mappings of their scoreboard
+// slots, which it unmaps when a worker is removed.
+type registry struct {
+	mu      sync.Mutex
+	workers []*worker
+}
+
+// add makes a new worker visible to Stats.
+func (r *registry) add(w *worker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.workers = append(r.workers, w)
+}
+
+// remove takes a reaped worker out of the registry, unmaps its slot, and
+// returns log attributes naming the request it was serving, if any.
+func (r *registry) remove(w *worker) []any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.workers = slices.DeleteFunc(r.workers, func(v *worker) bool { return v == w })
+	st := w.board.read()
+	w.board.unmap()
+	if st.request == "" {
+		return nil
+	}
+	return []any{"request", st.request, "request_age", time.Since(st.start).Round(time.Millisecond).String()}
+}
+
+// clear forgets every worker, unmapping their slots: Run is returning, and
+// any worker left has been abandoned.
+func (r *registry) clear() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, w := range r.workers {
+		w.board.unmap()
+	}
+	r.workers = nil
+}

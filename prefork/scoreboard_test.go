@@ -1,0 +1,211 @@
+package prefork
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// writableSlot makes a slot and maps it a second time for writing, as a
+// worker does; reads go through the supervisor's read-only mapping.
+func writableSlot(t *testing.T) (reader, writer *slot) {
+	t.Helper()
+	reader, f, err := newSlot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	writer, err = mapSlot(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		reader.unmap()
+		writer.unmap()
+	})
+	return reader, writer
+}
+
+func TestSlot(t *testing.T) {
+	long := strings.Repeat("x", 600)
+	tests := []struct {
+		name     string
+		do       func(s *slot)
+		request  string
+		requests uint64
+	}{
+		{name: "idle", do: func(s *slot) {}},
+		{name: "one request", do: func(s *slot) { s.begin([]byte("GET"), []byte("/a?b=c")) }, request: "GET /a?b=c"},
+		{name: "finished", do: func(s *slot) { s.begin([]byte("GET"), []byte("/a")); s.end() }, requests: 1},
+		{
+			name: "overlapping: the latest shows while any runs",
+			do: func(s *slot) {
+				s.begin([]byte("GET"), []byte("/first"))
+				s.begin([]byte("POST"), []byte("/second"))
+				s.end()
+			},
+			request: "POST /second", requests: 1,
+		},
+		{name: "long target is cut", do: func(s *slot) { s.begin([]byte("GET"), []byte(long)) }, request: ("GET " + long)[:slotTextSize]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, w := writableSlot(t)
+			tt.do(w)
+			st := r.read()
+			if st.request != tt.request || st.requests != tt.requests {
+				t.Errorf("read() = %q, %d requests; want %q, %d", st.request, st.requests, tt.request, tt.requests)
+			}
+			if (st.request != "") == st.start.IsZero() {
+				t.Errorf("start %v with request %q", st.start, st.request)
+			}
+		})
+	}
+}
+
+func TestSlotAllocatesNothing(t *testing.T) {
+	_, w := writableSlot(t)
+	method, target := []byte("GET"), []byte("/index.html")
+	if n := testing.AllocsPerRun(1000, func() {
+		w.begin(method, target)
+		w.end()
+	}); n != 0 {
+		t.Errorf("begin and end allocate %v times per request", n)
+	}
+}
+
+// TestSlotConcurrent writes from several goroutines while reading, and
+// checks that every read is a request that was written, never a mix.
+func TestSlotConcurrent(t *testing.T) {
+	r, w := writableSlot(t)
+	targets := []string{"/a", "/bbbbbbbbbbbbbbbbbbbb", "/cccccccccccccccccccccccccccccccccccccccccccccccccc"}
+	var wg sync.WaitGroup
+	const perWriter = 2000
+	for _, target := range targets {
+		wg.Go(func() {
+			for range perWriter {
+				w.begin([]byte("GET"), []byte(target))
+				w.end()
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		st := r.read()
+		if st.request != "" && !strings.HasPrefix(st.request, "GET /") || len(st.request) > 0 && !slices.Contains(targets, st.request[4:]) {
+			t.Fatalf("read a request never written: %q", st.request)
+		}
+	}
+	if st := r.read(); st.requests != uint64(len(targets)*perWriter) || st.request != "" {
+		t.Errorf("after all requests: %q, %d requests; want idle, %d", st.request, st.requests, len(targets)*perWriter)
+	}
+}
+
+// TestKilledWorkerLogNamesItsRequest kills a worker in the middle of a
+// request and checks that the exit's log line names the request.
+func TestKilledWorkerLogNamesItsRequest(t *testing.T) {
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Name() + "/stuck?n=1"
+	p := startSupervisor(t, ln, 1, false)
+	victim := p.awaitReady(t, 1)[0]
+	resp, err := httpClient(nil).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	time.Sleep(100 * time.Millisecond)
+	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	exited := p.log.await(t, "worker exited", func(r logRecord) bool { return r.PID == victim.PID }, 5*time.Second)
+	if exited.Request != "GET /stuck?n=1" {
+		t.Errorf("exit log names request %q, want %q", exited.Request, "GET /stuck?n=1")
+	}
+	if age, err := time.ParseDuration(exited.RequestAge); err != nil || age < 100*time.Millisecond || age > 5*time.Second {
+		t.Errorf("request_age %q, want about 100ms", exited.RequestAge)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.awaitExit(t, 10*time.Second)
+}
+
+// awaitStats polls s.Stats until ok accepts the result, failing the test if
+// that takes longer than timeout.
+func awaitStats(t *testing.T, s *Supervisor, timeout time.Duration, ok func([]WorkerStats) bool) []WorkerStats {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		stats := s.Stats()
+		if ok(stats) {
+			return stats
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Stats() = %+v after %v", stats, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestStats(t *testing.T) {
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	url := "http://" + ln.Name()
+	s := &Supervisor{Workers: 2, Listeners: []*os.File{ln}, Env: []string{quickRaceExit}}
+	lt, wait := startInProcess(t, s)
+	lt.await(t, "worker ready", nil, 10*time.Second)
+	lt.await(t, "worker ready", nil, 10*time.Second)
+
+	c := httpClient(nil)
+	for range 3 {
+		get(t, c, url+"/")
+	}
+	awaitStats(t, s, 5*time.Second, func(stats []WorkerStats) bool {
+		var n uint64
+		for _, st := range stats {
+			n += st.Requests
+		}
+		return len(stats) == 2 && n == 3
+	})
+	resp, err := c.Get(url + "/stuck")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	stats := awaitStats(t, s, 5*time.Second, func(stats []WorkerStats) bool {
+		return slices.ContainsFunc(stats, func(st WorkerStats) bool { return st.Request == "GET /stuck" })
+	})
+	for _, st := range stats {
+		if st.ID < 1 || st.ID > 2 || st.PID <= 0 || st.RSS <= 0 {
+			t.Errorf("implausible stats %+v", st)
+		}
+		if (st.Request == "") != st.RequestStart.IsZero() || st.Request != "" && time.Since(st.RequestStart) > 5*time.Second {
+			t.Errorf("request %q started at %v", st.Request, st.RequestStart)
+		}
+	}
+
+	syscall.Kill(os.Getpid(), syscall.SIGINT) // a fast stop: the stuck request is cut off
+	if err := wait(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if stats := s.Stats(); len(stats) != 0 {
+		t.Errorf("Stats() after Run = %+v, want none", stats)
+	}
+}
