@@ -28,12 +28,21 @@ const (
 )
 
 // Connection states, for Shutdown: an idle connection is between requests
-// and may be closed at once.
+// and may be closed at once. A new connection has been accepted but has not
+// sent its first request yet: its client is about to, and would see an
+// unexplained close (no client retries a request on a fresh connection),
+// so Shutdown gives it newConnGrace to arrive instead.
 const (
 	stateActive int32 = iota
 	stateIdle
 	stateClosed
+	stateNew
+	stateNewShutting // new, and Shutdown has shortened its deadline
 )
+
+// newConnGrace is how long Shutdown waits for a new connection's first
+// request.
+const newConnGrace = time.Second
 
 // errClosing ends a connection the server is shutting down.
 var errClosing = errors.New("httpcore: server shutting down")
@@ -146,10 +155,18 @@ func (c *conn) readHead() error {
 		if c.count == 0 {
 			idle = s.headerTimeout()
 		}
-		c.nc.SetReadDeadline(time.Now().Add(idle))
-		c.state.Store(stateIdle)
-		if s.shutting.Load() {
-			return errClosing
+		if c.count == 0 {
+			if s.shutting.Load() {
+				idle = min(idle, newConnGrace)
+			}
+			c.nc.SetReadDeadline(time.Now().Add(idle))
+			c.state.Store(stateNew)
+		} else {
+			c.nc.SetReadDeadline(time.Now().Add(idle))
+			c.state.Store(stateIdle)
+			if s.shutting.Load() {
+				return errClosing
+			}
 		}
 	}
 	// Scan line by line as bytes arrive, so that a bare LF or a line over
@@ -207,7 +224,9 @@ func (c *conn) readHead() error {
 		}
 		n, err := c.nc.Read(c.buf[c.w:])
 		if n > 0 && c.w == 0 {
-			if !c.state.CompareAndSwap(stateIdle, stateActive) {
+			if !c.state.CompareAndSwap(stateIdle, stateActive) &&
+				!c.state.CompareAndSwap(stateNew, stateActive) &&
+				!c.state.CompareAndSwap(stateNewShutting, stateActive) {
 				return errClosing
 			}
 			c.nc.SetReadDeadline(time.Now().Add(s.headerTimeout()))

@@ -296,7 +296,8 @@ func (s *Server) untrack(c *conn) {
 	s.mu.Unlock()
 }
 
-// closeIdle closes the connections waiting for a request and returns how
+// closeIdle closes the connections waiting for a further request, shortens
+// the wait of new connections to newConnGrace, and returns how
 // many connections remain.
 func (s *Server) closeIdle() int {
 	s.mu.Lock()
@@ -304,6 +305,8 @@ func (s *Server) closeIdle() int {
 	for c := range s.conns {
 		if c.state.CompareAndSwap(stateIdle, stateClosed) {
 			c.nc.Close()
+		} else if c.state.CompareAndSwap(stateNew, stateNewShutting) {
+			c.nc.SetReadDeadline(time.Now().Add(newConnGrace))
 		}
 	}
 	return len(s.conns)

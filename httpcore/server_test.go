@@ -394,17 +394,26 @@ func TestDrainUnreadBody(t *testing.T) {
 func TestShutdownInFlight(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		if string(r.Path) == "/quick" {
+			w.WriteHeader([]byte("200 OK"), nil)
+			return
+		}
 		close(entered)
 		<-release
 		w.WriteHeader([]byte("200 OK"), nil)
 		w.Write([]byte("done"))
 	})
 	s, addr := startServer(t, h, nil)
+	// idle has served a request and waits for the next one.
 	idle, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer idle.Close()
+	io.WriteString(idle, "GET /quick HTTP/1.1\r\nHost: h\r\n\r\n")
+	if _, err := http.ReadResponse(bufio.NewReader(idle), nil); err != nil {
+		t.Fatal(err)
+	}
 	busy, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -440,6 +449,51 @@ func TestShutdownInFlight(t *testing.T) {
 	}
 	if err := <-shutdown; err != nil {
 		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// TestShutdownServesNewConnection checks that a connection accepted before
+// Shutdown, whose request arrives just after, is answered rather than
+// closed: its client would see a failure no retry covers.
+func TestShutdownServesNewConnection(t *testing.T) {
+	h := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		w.WriteHeader([]byte("200 OK"), nil)
+		w.Write([]byte("served"))
+	})
+	s, addr := startServer(t, h, nil)
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	time.Sleep(50 * time.Millisecond) // accepted, no request yet
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- s.Shutdown(context.Background()) }()
+	time.Sleep(200 * time.Millisecond)
+	io.WriteString(nc, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	got, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := readResponses(t, string(got), "GET")[0]
+	if bodyOf(resp) != "served" || connection(resp) != "close" {
+		t.Errorf("response %q", got)
+	}
+	if err := <-shutdown; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	// One that never sends anything holds Shutdown only newConnGrace.
+	s2, addr2 := startServer(t, h, nil)
+	silent, err := net.Dial("tcp", addr2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	if err := s2.Shutdown(context.Background()); err != nil || time.Since(start) > newConnGrace+time.Second {
+		t.Errorf("Shutdown with a silent new connection: %v after %v", err, time.Since(start))
 	}
 }
 

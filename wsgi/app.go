@@ -195,5 +195,8 @@ func (a *App) Close() error {
 	return err
 }
 
+// ErrorLog is the log application errors go to.
+func (a *App) ErrorLog() *log.Logger { return a.errorLog }
+
 // PythonVersion is the embedded interpreter's version (sys.version).
 func PythonVersion() string { return C.GoString(C.gw_python_version()) }

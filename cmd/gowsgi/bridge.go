@@ -3,6 +3,9 @@ package main
 import (
 	"os"
 	"sync"
+	"sync/atomic"
+
+	"github.com/gowsgi/gowsgi/prefork"
 
 	"github.com/gowsgi/gowsgi/httpcore"
 	"github.com/gowsgi/gowsgi/wsgi"
@@ -14,10 +17,19 @@ import (
 type bridge struct {
 	app       *wsgi.App
 	exchanges sync.Pool
+
+	// After maxRequests requests (0: never) the worker asks the supervisor
+	// to replace it, once.
+	maxRequests int64
+	served      atomic.Int64
 }
 
-func newBridge(app *wsgi.App) *bridge {
-	return &bridge{app: app, exchanges: sync.Pool{New: func() any { return new(exchange) }}}
+func newBridge(app *wsgi.App, maxRequests int64) *bridge {
+	return &bridge{
+		app:         app,
+		exchanges:   sync.Pool{New: func() any { return new(exchange) }},
+		maxRequests: maxRequests,
+	}
 }
 
 // exchange is one request in flight: the wsgi view of it and the sink that
@@ -46,7 +58,14 @@ func (b *bridge) ServeHTTP(w *httpcore.ResponseWriter, r *httpcore.Request) {
 	q.ServerName, q.ServerPort = r.Conn.ServerName, r.Conn.ServerPort
 	x.sink.w = w
 
+	prefork.BeginRequest(r.Method, r.URI)
 	b.app.Serve(q, &x.sink)
+	prefork.EndRequest()
+	if n := b.served.Add(1); n == b.maxRequests {
+		if err := prefork.Retire(); err != nil {
+			b.app.ErrorLog().Printf("cannot ask the supervisor to replace this worker after %d requests: %v", n, err)
+		}
+	}
 
 	*q = wsgi.Request{Headers: q.Headers[:0]}
 	x.sink.w = nil

@@ -28,6 +28,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// --user tests run workers as nobody, who must be able to exec it.
+	os.Chmod(dir, 0o755)
 	binary = filepath.Join(dir, "gowsgi")
 	build := exec.Command("go", "build", "-o", binary, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/gowsgi/gowsgi/prefork"
 	"github.com/urfave/cli/v2"
@@ -36,32 +36,57 @@ func serve(c *cli.Context) error {
 
 func runParent(s *settings) error {
 	log := newLogger()
-	var listeners []*os.File
+	cred, err := workerCredential(s.user, s.group)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	listeners, err := openListeners(s, log)
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
 	defer func() {
 		for _, f := range listeners {
 			f.Close()
 		}
 	}()
-	for _, addr := range s.binds {
-		f, err := prefork.Listen(addr)
-		if err != nil {
-			return cli.Exit(fmt.Sprintf("cannot listen on %s: %v", addr, err), 1)
-		}
-		listeners = append(listeners, f)
-		log.Info("listening", "address", addr, "pid", os.Getpid())
-	}
 	sup := &prefork.Supervisor{
-		Workers:         s.workers,
-		Listeners:       listeners,
-		Env:             s.env,
-		GracefulTimeout: s.gracefulTimeout,
-		Log:             log,
+		Workers:          s.workers,
+		Listeners:        listeners,
+		Env:              s.env,
+		GracefulTimeout:  s.gracefulTimeout,
+		HeartbeatTimeout: prefork.DefaultHeartbeatTimeout,
+		MaxWorkerMemory:  s.maxWorkerMemoryMB << 20,
+		PIDFile:          s.pidFile,
+		Credential:       cred,
+		Log:              log,
 	}
+	if s.reload {
+		sup.WatchPaths = watchPaths(s)
+		log.Info("reloading on changes", "paths", sup.WatchPaths)
+	}
+	log.Info("starting gowsgi", "version", Version, "pid", os.Getpid(), "app", s.spec)
 	if err := sup.Run(); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// watchPaths are the directories --reload watches: the app's directory
+// (--chdir, else the working directory) and the --pythonpath entries.
+func watchPaths(s *settings) []string {
+	base := s.chdir
+	if base == "" {
+		base, _ = os.Getwd()
+	}
+	paths := []string{base}
+	for _, p := range s.pythonPath {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(base, p)
+		}
+		paths = append(paths, p)
+	}
+	return paths
 }
 
 // newLogger is the server's log: text lines on standard error.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,17 @@ type settings struct {
 	gracefulTimeout time.Duration
 	timeout         time.Duration
 	env             []string
+
+	maxRequests       int
+	maxRequestsJitter int
+	maxWorkerMemoryMB int64
+	bindGiven         bool
+	backlog           int
+	reusePort         bool
+	umask             int
+	pidFile           string
+	user, group       string
+	reload            bool
 
 	limitRequestLine      int
 	limitRequestFields    int
@@ -80,6 +92,46 @@ func serveFlags() []cli.Flag {
 				"a request stuck in C code gets its tracebacks dumped and its worker replaced; 0 for none",
 		},
 		&cli.IntFlag{
+			Name: "max-requests", Value: 0, EnvVars: []string{"GOWSGI_MAX_REQUESTS"},
+			Usage: "recycle a worker gracefully after about `N` requests (0: never)",
+		},
+		&cli.IntFlag{
+			Name: "max-requests-jitter", Value: 0, EnvVars: []string{"GOWSGI_MAX_REQUESTS_JITTER"},
+			Usage: "add a random 0..`J` to --max-requests per worker, so workers do not recycle together",
+		},
+		&cli.Int64Flag{
+			Name: "max-worker-memory", Value: 0, EnvVars: []string{"GOWSGI_MAX_WORKER_MEMORY"},
+			Usage: "recycle a worker gracefully once its resident memory passes `MB` megabytes (0: never)",
+		},
+		&cli.IntFlag{
+			Name: "backlog", Value: 2048, EnvVars: []string{"GOWSGI_BACKLOG"},
+			Usage: "most connections waiting to be accepted on each listener",
+		},
+		&cli.BoolFlag{
+			Name: "reuse-port", EnvVars: []string{"GOWSGI_REUSE_PORT"},
+			Usage: "set SO_REUSEPORT on TCP listeners",
+		},
+		&cli.StringFlag{
+			Name: "umask", Value: "0", EnvVars: []string{"GOWSGI_UMASK"},
+			Usage: "`MASK` (octal, e.g. 007) cleared from the mode of unix socket files",
+		},
+		&cli.StringFlag{
+			Name: "pid", EnvVars: []string{"GOWSGI_PID"},
+			Usage: "write the parent's process id to `FILE` (removed at exit)",
+		},
+		&cli.StringFlag{
+			Name: "user", Aliases: []string{"u"}, EnvVars: []string{"GOWSGI_USER"},
+			Usage: "run workers as `USER` (name or uid), after binding; needs root",
+		},
+		&cli.StringFlag{
+			Name: "group", Aliases: []string{"g"}, EnvVars: []string{"GOWSGI_GROUP"},
+			Usage: "run workers as `GROUP` (name or gid; default: the user's primary group)",
+		},
+		&cli.BoolFlag{
+			Name: "reload", EnvVars: []string{"GOWSGI_RELOAD"},
+			Usage: "restart workers when a .py file under the app's directories changes (development)",
+		},
+		&cli.IntFlag{
 			Name: "limit-request-line", Value: 4094, EnvVars: []string{"GOWSGI_LIMIT_REQUEST_LINE"},
 			Usage: "longest request line in `BYTES` (longer: 414); 0 for no limit but the head's",
 		},
@@ -120,6 +172,17 @@ func readSettings(c *cli.Context) (*settings, error) {
 		timeout:         seconds(c.Int("timeout")),
 		env:             c.StringSlice("env"),
 
+		maxRequests:       c.Int("max-requests"),
+		maxRequestsJitter: c.Int("max-requests-jitter"),
+		maxWorkerMemoryMB: c.Int64("max-worker-memory"),
+		bindGiven:         c.IsSet("bind"),
+		backlog:           c.Int("backlog"),
+		reusePort:         c.Bool("reuse-port"),
+		pidFile:           c.String("pid"),
+		user:              c.String("user"),
+		group:             c.String("group"),
+		reload:            c.Bool("reload"),
+
 		limitRequestLine:      c.Int("limit-request-line"),
 		limitRequestFields:    c.Int("limit-request-fields"),
 		limitRequestFieldSize: c.Int("limit-request-field-size"),
@@ -134,9 +197,16 @@ func readSettings(c *cli.Context) (*settings, error) {
 		return nil, fmt.Errorf("--keepalive, --timeout and --graceful-timeout must be 0 or more and --header-timeout 1 or more")
 	case s.limitRequestLine < 0 || s.limitRequestFields < 1 || s.limitRequestFieldSize < 0 || s.limitRequestBody < 0:
 		return nil, fmt.Errorf("--limit-request-* values must be 0 or more (--limit-request-fields at least 1)")
+	case s.maxRequests < 0 || s.maxRequestsJitter < 0 || s.maxWorkerMemoryMB < 0 || s.backlog < 1:
+		return nil, fmt.Errorf("--max-requests, --max-requests-jitter and --max-worker-memory must be 0 or more, --backlog 1 or more")
 	case len(s.binds) == 0:
 		return nil, fmt.Errorf("--bind needs an address")
 	}
+	umask, err := strconv.ParseInt(c.String("umask"), 8, 32)
+	if err != nil || umask < 0 || umask > 0o777 {
+		return nil, fmt.Errorf("--umask %q: want an octal mask such as 022", c.String("umask"))
+	}
+	s.umask = int(umask)
 	for _, kv := range s.env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsAny(k, "\x00") {
 			return nil, fmt.Errorf("--env %q: want KEY=VALUE", kv)

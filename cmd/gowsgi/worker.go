@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"syscall"
@@ -31,6 +32,15 @@ func runWorker(s *settings) error {
 	log := newLogger().With("worker", prefork.WorkerID(), "pid", os.Getpid())
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	// USR1 (reopen logs) comes from the supervisor; the worker logs only to
+	// standard error, which needs no reopening, but must not die of it.
+	// (Not signal.Ignore: processes the app starts would inherit that.)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+		}
+	}()
 	stuck := make(chan struct{}, 1)
 
 	listeners, err := prefork.WorkerListeners()
@@ -70,7 +80,7 @@ func runWorker(s *settings) error {
 	}
 
 	srv := &httpcore.Server{
-		Handler:       newBridge(app),
+		Handler:       newBridge(app, requestLimit(s.maxRequests, s.maxRequestsJitter)),
 		ServerHeader:  "gowsgi",
 		KeepAlive:     s.keepAlive,
 		HeaderTimeout: s.headerTimeout,
@@ -126,4 +136,12 @@ func noLimitIfZero(n int) int {
 		return -1
 	}
 	return n
+}
+
+// requestLimit is this worker's --max-requests with its share of jitter.
+func requestLimit(maxRequests, jitter int) int64 {
+	if maxRequests <= 0 {
+		return 0
+	}
+	return int64(maxRequests + rand.IntN(jitter+1))
 }

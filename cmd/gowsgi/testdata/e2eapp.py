@@ -3,6 +3,7 @@ import os
 import time
 
 calls = {"count": 0}
+hoard = []
 
 
 def respond(start_response, body, status="200 OK"):
@@ -39,6 +40,9 @@ def app(environ, start_response):
     if path == "/log":
         environ["wsgi.errors"].write("app says: %s\n" % environ["QUERY_STRING"])
         return respond(start_response, b"logged")
+    if path == "/alloc":
+        hoard.append(bytearray(int(environ["QUERY_STRING"]) << 20))
+        return respond(start_response, b"allocated")
     if path == "/pid":
         return respond(start_response, str(os.getpid()).encode())
     if path == "/spin":
