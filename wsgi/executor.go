@@ -41,7 +41,8 @@ type executor struct {
 	// progress for the watchdog (started is zero when idle).
 	seq     atomic.Uint64
 	started atomic.Int64
-	request atomic.Pointer[string] // "GET /path" of the request in progress
+	lineMu  sync.Mutex
+	line    []byte // "GET /path" of the request in progress, reused
 }
 
 var errNoThreadState = errors.New("wsgi: cannot create a Python thread state for an executor")
@@ -77,8 +78,9 @@ func (e *executor) serve(j *job) {
 	}
 	seq := e.seq.Add(1)
 	if e.app.timeout > 0 {
-		line := string(r.Method) + " " + string(r.URI)
-		e.request.Store(&line)
+		e.lineMu.Lock()
+		e.line = append(append(append(e.line[:0], r.Method...), ' '), r.URI...)
+		e.lineMu.Unlock()
 		e.started.Store(time.Now().UnixNano())
 		defer e.started.Store(0)
 	}
@@ -121,10 +123,9 @@ func (e *executor) current() (uint64, time.Time) {
 
 // describe names the request in progress, for logs.
 func (e *executor) describe() string {
-	if p := e.request.Load(); p != nil {
-		return *p
-	}
-	return "a request"
+	e.lineMu.Lock()
+	defer e.lineMu.Unlock()
+	return string(e.line)
 }
 
 // emit hands the head (once) and the body chunks of the last call to the
