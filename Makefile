@@ -8,7 +8,7 @@ DEB_PACKAGES := gcc pkg-config python3-dev python3-flask python3-pyramid python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := bin/gowsgi
 
-.PHONY: deps build serve test fuzz vet fmt-check clean
+.PHONY: deps build serve test fuzz bench vet fmt-check clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -40,12 +40,20 @@ FUZZTIME ?= 10s
 
 test: build fmt-check vet
 	$(GO) test -race -count=1 -timeout 12m ./...
+	# allocation counts need a build without the race detector
+	$(GO) test -count=1 -run 'AllocatesNothing' ./httpcore ./wsgi
 	$(MAKE) --no-print-directory fuzz
 
 fuzz:
 	@for f in $(FUZZ_TARGETS); do \
 		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./httpcore || exit 1; \
 	done
+
+# The benchmark against gunicorn, uWSGI, waitress and a net/http ceiling;
+# not part of make test. Installs the peers it needs first.
+bench: build
+	bash bench/deps.sh
+	$(GO) run ./bench $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

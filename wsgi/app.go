@@ -66,6 +66,11 @@ type App struct {
 	closeOnce sync.Once
 }
 
+// jobBacklog is how many requests may wait for an executor without their
+// connection goroutines blocking on the handoff itself: under load they
+// then park once per request (for the response), not twice.
+const jobBacklog = 256
+
 // registry maps executor ids to executors for the C callbacks.
 var registry []*executor
 
@@ -89,7 +94,7 @@ func Start(cfg Config) (*App, error) {
 	if err := initInterpreter(&cfg); err != nil {
 		return nil, err
 	}
-	a := &App{jobs: make(chan *job), errorLog: cfg.ErrorLog, timeout: cfg.Timeout}
+	a := &App{jobs: make(chan *job, jobBacklog), errorLog: cfg.ErrorLog, timeout: cfg.Timeout}
 	registry = make([]*executor, cfg.Threads)
 	ready := make(chan error, cfg.Threads)
 	for i := range registry {
