@@ -62,13 +62,24 @@ func (b *fieldBuilder) add(key int, flags uint32, value []byte) {
 }
 
 // addPath adds PATH_INFO: the path percent-decoded, bytes kept as they are
-// (environ.c turns them into a latin-1 str).
-func (b *fieldBuilder) addPath(path []byte) {
+// (environ.c turns them into a latin-1 str), and SCRIPT_NAME when the app
+// is mounted under a prefix, which PATH_INFO then loses.
+func (b *fieldBuilder) addPath(path, scriptName []byte) {
 	off := len(b.buf)
 	b.buf = appendUnescaped(b.buf, path)
+	end := len(b.buf)
+	if n := len(scriptName); n > 0 {
+		decoded := b.buf[off:end]
+		if bytes.HasPrefix(decoded, scriptName) && (len(decoded) == n || decoded[n] == '/') {
+			off += n
+		}
+	}
 	b.fields = append(b.fields, C.gw_field{
-		key: keyPathInfo, voff: C.uint32_t(off), vlen: C.uint32_t(len(b.buf) - off),
+		key: keyPathInfo, voff: C.uint32_t(off), vlen: C.uint32_t(end - off),
 	})
+	if len(scriptName) > 0 {
+		b.add(keyScriptName, 0, scriptName)
+	}
 }
 
 // addHeader adds one request header under its CGI name. Names holding an
@@ -117,7 +128,7 @@ func (b *fieldBuilder) addHeader(name, value []byte) {
 func (b *fieldBuilder) build(r *Request) {
 	b.reset()
 	b.add(keyRequestMethod, 0, r.Method)
-	b.addPath(r.Path)
+	b.addPath(r.Path, r.ScriptName)
 	b.add(keyQueryString, 0, r.Query)
 	b.add(keyServerProtocol, 0, r.Proto)
 	b.add(keyRawURI, 0, r.URI)

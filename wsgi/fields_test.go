@@ -57,6 +57,31 @@ func TestHeaderKeys(t *testing.T) {
 	}
 }
 
+func TestRootPath(t *testing.T) {
+	tests := []struct{ root, path, script, pathInfo string }{
+		{"/app", "/app/environ", "/app", "/environ"},
+		{"/app", "/app", "/app", ""},
+		{"/app", "/application/environ", "/app", "/application/environ"},
+		{"/app", "/other", "/app", "/other"},
+		{"/a b", "/a%20b/x", "/a b", "/x"}, // matched against the decoded path
+		{"", "/x", "", "/x"},
+	}
+	for _, tt := range tests {
+		r := get(tt.path, "")
+		r.ScriptName = []byte(tt.root)
+		var fb fieldBuilder
+		fb.build(r)
+		got := map[int]string{}
+		for _, f := range fb.fields {
+			got[int(f.key)] = string(fb.buf[f.voff : f.voff+f.vlen])
+		}
+		if got[keyScriptName] != tt.script || got[keyPathInfo] != tt.pathInfo {
+			t.Errorf("root %q path %q: SCRIPT_NAME %q PATH_INFO %q, want %q %q",
+				tt.root, tt.path, got[keyScriptName], got[keyPathInfo], tt.script, tt.pathInfo)
+		}
+	}
+}
+
 func BenchmarkFieldBuild(b *testing.B) {
 	r := get("/some/path%20x", "q=1")
 	r.Headers = append(r.Headers,

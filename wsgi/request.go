@@ -17,8 +17,11 @@ type Request struct {
 	Query  []byte
 	Proto  []byte // "HTTP/1.1"
 	// Scheme is "http" or "https" (wsgi.url_scheme).
-	Scheme  string
-	Headers []Header
+	Scheme string
+	// ScriptName is where the app is mounted (SCRIPT_NAME, from
+	// --root-path); a PATH_INFO that starts with it has it removed.
+	ScriptName []byte
+	Headers    []Header
 	// ContentLength is the body's length, or -1 when it is not known
 	// in advance (chunked).
 	ContentLength int64

@@ -18,15 +18,18 @@ type bridge struct {
 	app       *wsgi.App
 	exchanges sync.Pool
 
+	scriptName []byte // --root-path
+
 	// After maxRequests requests (0: never) the worker asks the supervisor
 	// to replace it, once.
 	maxRequests int64
 	served      atomic.Int64
 }
 
-func newBridge(app *wsgi.App, maxRequests int64) *bridge {
+func newBridge(app *wsgi.App, maxRequests int64, rootPath string) *bridge {
 	return &bridge{
 		app:         app,
+		scriptName:  []byte(rootPath),
 		exchanges:   sync.Pool{New: func() any { return new(exchange) }},
 		maxRequests: maxRequests,
 	}
@@ -44,7 +47,7 @@ func (b *bridge) ServeHTTP(w *httpcore.ResponseWriter, r *httpcore.Request) {
 	x := b.exchanges.Get().(*exchange)
 	q := &x.req
 	q.Method, q.URI, q.Path, q.Query, q.Proto = r.Method, r.URI, r.Path, r.Query, r.Proto
-	q.Scheme = "http"
+	q.Scheme, q.ScriptName = "http", b.scriptName
 	if r.Conn.TLS {
 		q.Scheme = "https"
 	}

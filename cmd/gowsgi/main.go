@@ -23,17 +23,19 @@ func init() {
 
 func main() {
 	app := &cli.App{
-		Name:    "gowsgi",
-		Usage:   "a WSGI server in Go, running Python apps on embedded CPython",
-		Version: Version,
+		Name:         "gowsgi",
+		OnUsageError: usageError,
+		Usage:        "a WSGI server in Go, running Python apps on embedded CPython",
+		Version:      Version,
 		Commands: []*cli.Command{
 			serveCommand(),
+			checkCommand(),
 			versionCommand(),
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "gowsgi: %v\n", err)
-				code := 1
+				code := 2 // a usage error: bad flag or argument
 				if ec, ok := err.(cli.ExitCoder); ok {
 					code = ec.ExitCode()
 				}
@@ -41,8 +43,21 @@ func main() {
 			}
 		},
 	}
+	for _, c := range app.Commands {
+		c.OnUsageError = usageError
+	}
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintf(os.Stderr, "gowsgi: %v\n", err)
-		os.Exit(1)
+		os.Exit(2)
 	}
+}
+
+// usageError reports a bad flag in one line (exit status 2), rather than
+// with the whole help text.
+func usageError(c *cli.Context, err error, _ bool) error {
+	help := "gowsgi --help"
+	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
+		help = "gowsgi " + c.Command.Name + " --help"
+	}
+	return cli.Exit(fmt.Sprintf("%v (see %s)", err, help), 2)
 }

@@ -42,7 +42,7 @@ func runParent(s *settings) error {
 	}
 	listeners, err := openListeners(s, log)
 	if err != nil {
-		return cli.Exit(err.Error(), 1)
+		return cli.Exit(err.Error(), 2)
 	}
 	defer func() {
 		for _, f := range listeners {

@@ -345,11 +345,14 @@ func TestBadFlagsExitWithReason(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			s := launch(t, tt.args...)
-			if code := s.wait(t, 10*time.Second); code == 0 {
-				t.Errorf("exit code 0")
+			if code := s.wait(t, 10*time.Second); code != 2 {
+				t.Errorf("exit code %d, want 2", code)
 			}
 			if !strings.Contains(s.log.String(), tt.reason) {
 				t.Errorf("output lacks %q:\n%s", tt.reason, s.log)
+			}
+			if lines := strings.Count(strings.TrimSpace(s.log.String()), "\n") + 1; lines != 1 {
+				t.Errorf("%d lines of output, want one:\n%s", lines, s.log)
 			}
 		})
 	}
@@ -565,5 +568,38 @@ func TestExpectContinue(t *testing.T) {
 	resp, _ := c2.response(t, "POST")
 	if resp.StatusCode != 200 || !resp.Close {
 		t.Errorf("unread body: status %d close %v, want 200 and Connection: close", resp.StatusCode, resp.Close)
+	}
+}
+
+func TestRootPathSetsScriptName(t *testing.T) {
+	s := startServer(t, "e2eapp:app", "--root-path", "/mounted/")
+	if _, body := s.get(t, "/mounted/script-name"); body != "/mounted|/script-name" {
+		t.Errorf("got %q", body)
+	}
+}
+
+func TestCheckCommand(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"check", "--chdir", "testdata", "e2eapp:app"}, 0, "e2eapp:app: OK"},
+		{[]string{"check", "--chdir", "../../pyapps", "django_app:app"}, 0, "django_app:app: OK"},
+		{[]string{"check", "--chdir", "testdata", "e2eapp:missing"}, 1, "failed to find attribute 'missing'"},
+		{[]string{"check", "--chdir", "testdata", "broken_import:app"}, 1, "ModuleNotFoundError"},
+		{[]string{"check"}, 2, "check needs an application"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, err := exec.Command(binary, tt.args...).CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != tt.code || !strings.Contains(string(out), tt.out) {
+				t.Errorf("exit %d, output %q; want %d and %q", code, out, tt.code, tt.out)
+			}
+		})
 	}
 }

@@ -12,14 +12,19 @@ import (
 
 // settings are the serve command's options, each declared once in
 // serveFlags with its documentation (the README's flag table follows it).
+// appSettings say where the application is.
+type appSettings struct {
+	spec       string
+	chdir      string
+	pythonPath []string
+	virtualenv string
+}
+
 type settings struct {
-	spec            string
+	appSettings
 	binds           []string
 	workers         int
 	threads         int
-	chdir           string
-	pythonPath      []string
-	virtualenv      string
 	keepAlive       time.Duration
 	headerTimeout   time.Duration
 	gracefulTimeout time.Duration
@@ -36,6 +41,7 @@ type settings struct {
 	pidFile           string
 	user, group       string
 	reload            bool
+	rootPath          string
 
 	limitRequestLine      int
 	limitRequestFields    int
@@ -43,21 +49,10 @@ type settings struct {
 	limitRequestBody      int64
 }
 
-func serveFlags() []cli.Flag {
+// appFlags are the flags that say where the application is; serve and
+// check share them.
+func appFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringSliceFlag{
-			Name: "bind", Aliases: []string{"b"}, Value: cli.NewStringSlice("127.0.0.1:8000"),
-			EnvVars: []string{"GOWSGI_BIND"},
-			Usage:   "address to listen on: `HOST:PORT`, [IPv6]:PORT or unix:PATH; repeat for several",
-		},
-		&cli.IntFlag{
-			Name: "workers", Aliases: []string{"w"}, Value: 1, EnvVars: []string{"GOWSGI_WORKERS"},
-			Usage: "number of worker processes, each with its own Python interpreter",
-		},
-		&cli.IntFlag{
-			Name: "threads", Value: 1, EnvVars: []string{"GOWSGI_THREADS"},
-			Usage: "executor threads running the application in each worker",
-		},
 		&cli.StringFlag{
 			Name: "chdir", EnvVars: []string{"GOWSGI_CHDIR"},
 			Usage: "change to `DIR` in each worker before loading the app, and put it first on sys.path",
@@ -70,9 +65,32 @@ func serveFlags() []cli.Flag {
 			Name: "virtualenv", EnvVars: []string{"GOWSGI_VIRTUALENV", "VIRTUAL_ENV"},
 			Usage: "use the site-packages of the virtualenv at `DIR` ahead of the system's (default: $VIRTUAL_ENV)",
 		},
+	}
+}
+
+func serveFlags() []cli.Flag {
+	return append(appFlags(), []cli.Flag{
+		&cli.StringSliceFlag{
+			Name: "bind", Aliases: []string{"b"}, Value: cli.NewStringSlice("127.0.0.1:8000"),
+			EnvVars: []string{"GOWSGI_BIND"},
+			Usage: "address to listen on: `HOST:PORT`, [IPv6]:PORT, unix:PATH or fd://N; repeat for several " +
+				"(none given and systemd's LISTEN_FDS set: the sockets systemd passed)",
+		},
+		&cli.IntFlag{
+			Name: "workers", Aliases: []string{"w"}, Value: 1, EnvVars: []string{"GOWSGI_WORKERS"},
+			Usage: "number of worker processes, each with its own Python interpreter",
+		},
+		&cli.IntFlag{
+			Name: "threads", Value: 1, EnvVars: []string{"GOWSGI_THREADS"},
+			Usage: "executor threads running the application in each worker",
+		},
 		&cli.StringSliceFlag{
 			Name: "env", Aliases: []string{"e"}, EnvVars: []string{"GOWSGI_ENV"},
 			Usage: "set `KEY=VALUE` in the environment of the workers (and so of the app); repeat for several",
+		},
+		&cli.StringFlag{
+			Name: "root-path", EnvVars: []string{"GOWSGI_ROOT_PATH"},
+			Usage: "`PREFIX` the app is mounted under behind a proxy: SCRIPT_NAME, and removed from PATH_INFO",
 		},
 		&cli.IntFlag{
 			Name: "keepalive", Value: 5, EnvVars: []string{"GOWSGI_KEEPALIVE"},
@@ -147,25 +165,47 @@ func serveFlags() []cli.Flag {
 			Name: "limit-request-body", Value: 0, EnvVars: []string{"GOWSGI_LIMIT_REQUEST_BODY"},
 			Usage: "largest request body in `BYTES` (larger: 413, before the app reads past it); 0 for no limit",
 		},
-	}
+	}...)
 }
 
-// readSettings checks the command line and turns it into settings.
-func readSettings(c *cli.Context) (*settings, error) {
+// readAppSettings checks the application spec argument and appFlags.
+func readAppSettings(c *cli.Context) (appSettings, error) {
+	a := appSettings{
+		spec:       c.Args().First(),
+		chdir:      c.String("chdir"),
+		pythonPath: c.StringSlice("pythonpath"),
+		virtualenv: c.String("virtualenv"),
+	}
 	if c.NArg() != 1 {
 		if c.NArg() == 0 {
-			return nil, fmt.Errorf("serve needs an application, e.g. gowsgi serve myapp:app")
+			return a, fmt.Errorf("%s needs an application, e.g. gowsgi %s myapp:app", c.Command.Name, c.Command.Name)
 		}
-		return nil, fmt.Errorf("serve takes one application spec, got %q (flags go before the spec)", c.Args().Slice())
+		return a, fmt.Errorf("%s takes one application spec, got %q (flags go before the spec)", c.Command.Name, c.Args().Slice())
+	}
+	if a.chdir != "" {
+		if fi, err := os.Stat(a.chdir); err != nil || !fi.IsDir() {
+			return a, fmt.Errorf("--chdir %s: not a directory", a.chdir)
+		}
+	}
+	if a.virtualenv != "" {
+		if fi, err := os.Stat(a.virtualenv); err != nil || !fi.IsDir() {
+			return a, fmt.Errorf("--virtualenv %s: not a directory", a.virtualenv)
+		}
+	}
+	return a, nil
+}
+
+// readSettings checks the serve command line and turns it into settings.
+func readSettings(c *cli.Context) (*settings, error) {
+	app, err := readAppSettings(c)
+	if err != nil {
+		return nil, err
 	}
 	s := &settings{
-		spec:            c.Args().First(),
+		appSettings:     app,
 		binds:           c.StringSlice("bind"),
 		workers:         c.Int("workers"),
 		threads:         c.Int("threads"),
-		chdir:           c.String("chdir"),
-		pythonPath:      c.StringSlice("pythonpath"),
-		virtualenv:      c.String("virtualenv"),
 		keepAlive:       seconds(c.Int("keepalive")),
 		headerTimeout:   seconds(c.Int("header-timeout")),
 		gracefulTimeout: seconds(c.Int("graceful-timeout")),
@@ -182,6 +222,7 @@ func readSettings(c *cli.Context) (*settings, error) {
 		user:              c.String("user"),
 		group:             c.String("group"),
 		reload:            c.Bool("reload"),
+		rootPath:          strings.TrimRight(c.String("root-path"), "/"),
 
 		limitRequestLine:      c.Int("limit-request-line"),
 		limitRequestFields:    c.Int("limit-request-fields"),
@@ -202,6 +243,9 @@ func readSettings(c *cli.Context) (*settings, error) {
 	case len(s.binds) == 0:
 		return nil, fmt.Errorf("--bind needs an address")
 	}
+	if s.rootPath != "" && !strings.HasPrefix(s.rootPath, "/") {
+		return nil, fmt.Errorf("--root-path %q must start with /", c.String("root-path"))
+	}
 	umask, err := strconv.ParseInt(c.String("umask"), 8, 32)
 	if err != nil || umask < 0 || umask > 0o777 {
 		return nil, fmt.Errorf("--umask %q: want an octal mask such as 022", c.String("umask"))
@@ -210,16 +254,6 @@ func readSettings(c *cli.Context) (*settings, error) {
 	for _, kv := range s.env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsAny(k, "\x00") {
 			return nil, fmt.Errorf("--env %q: want KEY=VALUE", kv)
-		}
-	}
-	if s.chdir != "" {
-		if fi, err := os.Stat(s.chdir); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("--chdir %s: not a directory", s.chdir)
-		}
-	}
-	if s.virtualenv != "" {
-		if fi, err := os.Stat(s.virtualenv); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("--virtualenv %s: not a directory", s.virtualenv)
 		}
 	}
 	return s, nil

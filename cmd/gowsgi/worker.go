@@ -80,7 +80,7 @@ func runWorker(s *settings) error {
 	}
 
 	srv := &httpcore.Server{
-		Handler:       newBridge(app, requestLimit(s.maxRequests, s.maxRequestsJitter)),
+		Handler:       newBridge(app, requestLimit(s.maxRequests, s.maxRequestsJitter), s.rootPath),
 		ServerHeader:  "gowsgi",
 		KeepAlive:     s.keepAlive,
 		HeaderTimeout: s.headerTimeout,

@@ -43,6 +43,8 @@ def app(environ, start_response):
     if path == "/alloc":
         hoard.append(bytearray(int(environ["QUERY_STRING"]) << 20))
         return respond(start_response, b"allocated")
+    if path == "/script-name":
+        return respond(start_response, ("%s|%s" % (environ["SCRIPT_NAME"], path)).encode())
     if path == "/pid":
         return respond(start_response, str(os.getpid()).encode())
     if path == "/spin":
