@@ -3,8 +3,11 @@
 
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
-# Debian packages the build and the tests need.
-DEB_PACKAGES := gcc pkg-config python3-dev python3-flask python3-pyramid python3-django
+# Debian packages the build needs, and those the samples need to run
+# (docker/Dockerfile installs the same; docker/dockerfile_test.go checks).
+BUILD_PACKAGES := gcc pkg-config python3-dev
+RUN_PACKAGES := python3-flask python3-pyramid python3-django
+DEB_PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := bin/gowsgi
 
