@@ -16,12 +16,16 @@
 // the pipe the worker may later ask to be recycled ([Retire]); in its
 // scoreboard slot it records the request it serves ([BeginRequest],
 // [EndRequest]), which the supervisor reads for [Supervisor.Stats] and to
-// say, when a worker dies, what it was doing.
+// say, when a worker dies, what it was doing, and counts its responses and
+// the application's exceptions ([RecordResponse], [RecordException]), which
+// the supervisor adds up over all its workers, past and present, for
+// [Supervisor.Metrics].
 //
 // Signal handling inside a worker belongs to the caller: SIGTERM: stop
 // accepting, finish in-flight requests and exit 0; SIGINT/SIGQUIT: exit at
 // once; SIGUSR1: reopen log files (its default action would end the
 // worker).
 //
-// The package knows processes and file descriptors, not HTTP and not Python.
+// The package knows processes and file descriptors, not HTTP and not
+// Python; of responses it counts only the status class and the duration.
 package prefork

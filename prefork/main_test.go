@@ -158,9 +158,11 @@ func runTestWorker() int {
 
 // testHandler answers "/" with the worker's id and pid, "/slow" with
 // headers at once and the body "slow done" after slowRequest, "/stuck" with
-// headers and then nothing for an hour; "/retire" calls Retire, and
-// "/bloat" makes the worker's resident memory grow by bloatSize. It records
-// every request on the scoreboard.
+// headers and then nothing for an hour, "/status/CODE" with status CODE,
+// and "/exception" with 500 after RecordException, as an application's
+// exception would; "/retire" calls Retire, and "/bloat" makes the worker's
+// resident memory grow by bloatSize. It records every request on the
+// scoreboard, and every response with RecordResponse.
 func testHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/stuck", func(w http.ResponseWriter, r *http.Request) {
@@ -188,11 +190,40 @@ func testHandler() http.Handler {
 		time.Sleep(slowRequest)
 		io.WriteString(w, "slow done")
 	})
+	mux.HandleFunc("/status/{code}", func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.PathValue("code"))
+		w.WriteHeader(code)
+	})
+	mux.HandleFunc("/exception", func(w http.ResponseWriter, r *http.Request) {
+		RecordException()
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		BeginRequest([]byte(r.Method), []byte(r.RequestURI))
 		defer EndRequest()
-		mux.ServeHTTP(w, r)
+		start := time.Now()
+		sr := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		mux.ServeHTTP(sr, r)
+		RecordResponse(sr.status, time.Since(start))
 	})
+}
+
+// statusRecorder remembers the status a handler sends.
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (sr *statusRecorder) WriteHeader(code int) {
+	if !sr.wroteHeader {
+		sr.status, sr.wroteHeader = code, true
+	}
+	sr.ResponseWriter.WriteHeader(code)
+}
+
+func (sr *statusRecorder) Flush() {
+	sr.ResponseWriter.(http.Flusher).Flush()
 }
 
 // bloat holds the memory "/bloat" allocates.

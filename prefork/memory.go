@@ -23,7 +23,7 @@ func (a *arbiter) checkMemory() {
 			continue
 		}
 		a.log.Warn("worker exceeds the memory limit", "worker", w.id, "pid", w.proc.Pid, "rss", rss, "limit", a.maxMemory)
-		a.recycle(w, fmt.Sprintf("resident memory %d bytes exceeds the limit of %d", rss, a.maxMemory))
+		a.recycle(w, causeMemory, fmt.Sprintf("resident memory %d bytes exceeds the limit of %d", rss, a.maxMemory))
 	}
 }
 

@@ -4,13 +4,13 @@ package prefork
 // standby first, and only once the standby is ready does the old worker get
 // SIGTERM (see recycled). A recycle already under way for w is not started
 // twice. If the standby fails, w keeps serving and retryRecycles tries again
-// on a later tick.
-func (a *arbiter) recycle(w *worker, why string) {
+// on a later tick. c is why, for Metrics; why says it for the log.
+func (a *arbiter) recycle(w *worker, c cause, why string) {
 	if a.stopping || w.role != roleActive || !w.ready {
 		return
 	}
 	if w.recycleFor == "" {
-		w.recycleFor = why
+		w.recycleFor, w.recycleCause = why, c
 		a.log.Info("recycling worker", "worker", w.id, "pid", w.proc.Pid, "reason", why)
 	}
 	if w.replacement != nil {
@@ -30,7 +30,7 @@ func (a *arbiter) recycled(r *worker) {
 	old := r.replaces
 	r.role, r.replaces, old.replacement = roleActive, nil, nil
 	a.log.Info("replacement ready", "worker", r.id, "pid", r.proc.Pid, "replaces", old.id, "replaces_pid", old.proc.Pid)
-	a.retire(old, old.recycleFor)
+	a.retire(old, old.recycleCause, old.recycleFor)
 }
 
 // recycleFailed notes that the standby r exited before it took over; the
@@ -53,7 +53,7 @@ func (a *arbiter) replacementTakesOver(w *worker) {
 func (a *arbiter) retryRecycles() {
 	for _, w := range a.active() {
 		if w.recycleFor != "" && w.replacement == nil {
-			a.recycle(w, w.recycleFor)
+			a.recycle(w, w.recycleCause, w.recycleFor)
 		}
 	}
 }

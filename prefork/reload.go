@@ -42,7 +42,7 @@ func (a *arbiter) reloadProgress() {
 		}
 	}
 	for _, w := range a.active() {
-		a.retire(w, "reloaded")
+		a.retire(w, causeReload, "reloaded")
 	}
 	for _, w := range a.reloading {
 		w.role = roleActive
@@ -59,7 +59,7 @@ func (a *arbiter) reloadProgress() {
 func (a *arbiter) reloadFailed(why string) {
 	a.log.Error("reload failed", "reason", why, "kept", len(a.active()))
 	for _, w := range a.reloading {
-		a.retire(w, "reload failed")
+		a.retire(w, causeReload, "reload failed")
 	}
 	a.reloading = nil
 	a.nextReload()

@@ -17,7 +17,8 @@ import (
 // small file in os.TempDir(), unlinked at once, that the supervisor and the
 // worker both map (the worker inherits it as a descriptor). The worker
 // writes with atomic operations and plain copies into shared memory; the
-// supervisor reads under a sequence lock.
+// supervisor reads the request in progress under a sequence lock, and the
+// counters behind Supervisor.Metrics (see metrics.go) without it.
 
 // slotTextSize is the room for the current request line ("GET /path"); a
 // longer one is cut.
@@ -30,6 +31,10 @@ const slotTextSize = 480
 // changes them. Writers take it with a compare-and-swap (executors in one
 // worker may write concurrently); readers retry until they see the same
 // even value before and after copying.
+//
+// The counters after text only grow, each on its own, by atomic addition:
+// a reader wants each total, not a set consistent with one another, so they
+// are outside the lock.
 type slot struct {
 	seq      atomic.Uint64
 	requests atomic.Uint64 // requests finished
@@ -37,6 +42,11 @@ type slot struct {
 	inFlight atomic.Int32  // requests begun and not ended
 	length   atomic.Uint32 // bytes of text in use
 	text     [slotTextSize]byte
+
+	responses   [statusClasses]atomic.Uint64   // by status class: 1xx at 0 ... 5xx at 4
+	durations   [durationBuckets]atomic.Uint64 // responses by durationBucket (not cumulative)
+	durationSum atomic.Uint64                  // of response durations, in microseconds
+	exceptions  atomic.Uint64                  // RecordException calls
 }
 
 // slotSize is the size of the file behind a slot.
@@ -199,27 +209,40 @@ func (s *Supervisor) Stats() []WorkerStats {
 	return stats
 }
 
-// registry is the list of live workers that Stats reads from other
-// goroutines; it also owns the supervisor's mappings of their scoreboard
-// slots, which it unmaps when a worker is removed.
+// registry is the list of live workers that Stats and Metrics read from
+// other goroutines; it also owns the supervisor's mappings of their
+// scoreboard slots, which it unmaps when a worker is removed, after adding
+// the slot's counters to retired.
 type registry struct {
-	mu      sync.Mutex
-	workers []*worker
+	mu       sync.Mutex
+	workers  []*worker
+	retired  counters         // the counters of every removed worker, added up
+	restarts map[cause]uint64 // removed workers by why they ended
 }
 
-// add makes a new worker visible to Stats.
+// add makes a new worker visible to Stats and Metrics.
 func (r *registry) add(w *worker) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.workers = append(r.workers, w)
 }
 
-// remove takes a reaped worker out of the registry, unmaps its slot, and
-// returns log attributes naming the request it was serving, if any.
-func (r *registry) remove(w *worker) []any {
+// remove takes a reaped worker out of the registry, keeps its counters in
+// the retired totals, counts it as a restart for c (unless c is ""), unmaps
+// its slot, and returns log attributes naming the request it was serving,
+// if any. All of that happens under the lock, so Metrics never sees the
+// worker's counts twice or not at all.
+func (r *registry) remove(w *worker, c cause) []any {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.workers = slices.DeleteFunc(r.workers, func(v *worker) bool { return v == w })
+	r.retired.add(w.board)
+	if c != "" {
+		if r.restarts == nil {
+			r.restarts = make(map[cause]uint64)
+		}
+		r.restarts[c]++
+	}
 	st := w.board.read()
 	w.board.unmap()
 	if st.request == "" {
@@ -228,12 +251,14 @@ func (r *registry) remove(w *worker) []any {
 	return []any{"request", st.request, "request_age", time.Since(st.start).Round(time.Millisecond).String()}
 }
 
-// clear forgets every worker, unmapping their slots: Run is returning, and
-// any worker left has been abandoned.
+// clear forgets every worker, keeping their counters in the retired totals
+// and unmapping their slots: Run is returning, and any worker left has been
+// abandoned.
 func (r *registry) clear() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, w := range r.workers {
+		r.retired.add(w.board)
 		w.board.unmap()
 	}
 	r.workers = nil

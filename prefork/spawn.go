@@ -37,10 +37,12 @@ type worker struct {
 	stopDeadline time.Time // when a retiring worker is killed
 	killed       bool      // SIGKILLed after missing stopDeadline
 	killedFor    string    // why the supervisor killed a serving worker, for the exit log
+	stopCause    cause     // why the supervisor told the worker to stop, for Metrics; "" if it did not
 
-	recycleFor  string  // why the worker is to be recycled; "" if it is not
-	replacement *worker // the standby that will replace this worker, if starting
-	replaces    *worker // for a standby started by a recycle: the worker it replaces
+	recycleFor   string  // why the worker is to be recycled; "" if it is not
+	recycleCause cause   // recycleFor, for Metrics
+	replacement  *worker // the standby that will replace this worker, if starting
+	replaces     *worker // for a standby started by a recycle: the worker it replaces
 }
 
 // event is something a worker's watcher goroutines report to the loop.
@@ -63,7 +65,7 @@ type exitEvent struct {
 }
 
 func (e readyEvent) apply(a *arbiter)  { a.workerReady(e.w) }
-func (e retireEvent) apply(a *arbiter) { a.recycle(e.w, "the worker asked to retire") }
+func (e retireEvent) apply(a *arbiter) { a.recycle(e.w, causeRetire, "the worker asked to retire") }
 func (e exitEvent) apply(a *arbiter)   { a.workerExited(e.w, e.state, e.err) }
 
 // spawn starts a worker with the lowest free id and the goroutines that

@@ -70,7 +70,7 @@ type Supervisor struct {
 
 	Log *slog.Logger // nil: slog.Default()
 
-	reg registry // the live workers, for Stats
+	reg registry // the live workers, for Stats, and the exited ones' totals, for Metrics
 }
 
 // arbiter is the state of one Run. Only the loop's goroutine touches it,
@@ -406,7 +406,7 @@ func (a *arbiter) manageWorkers() {
 		}
 	}
 	for i := len(active) - 1; i >= a.target; i-- {
-		a.retire(active[i], "fewer workers wanted")
+		a.retire(active[i], causeScaleDown, "fewer workers wanted")
 	}
 }
 
@@ -440,7 +440,7 @@ func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error)
 	if w.timedOut {
 		how = fmt.Sprintf("not ready within %v, %s", a.bootTimeout, how)
 	}
-	attrs := append([]any{"worker", w.id, "pid", w.proc.Pid, "status", how}, a.reg.remove(w)...)
+	attrs := append([]any{"worker", w.id, "pid", w.proc.Pid, "status", how}, a.reg.remove(w, a.exitCause(w, state))...)
 	if w.killedFor != "" {
 		attrs = append(attrs, "killed_for", w.killedFor)
 	}
@@ -520,18 +520,18 @@ func (a *arbiter) stop(graceful bool) {
 
 // retire stops one worker gracefully: SIGTERM, and SIGKILL if it has not
 // exited after GracefulTimeout. A replacement being started for it is
-// stopped too.
-func (a *arbiter) retire(w *worker, why string) {
+// stopped too. c is why, for Metrics; why says it for the log.
+func (a *arbiter) retire(w *worker, c cause, why string) {
 	if w.role == roleRetiring {
 		return
 	}
 	a.log.Info("stopping worker", "worker", w.id, "pid", w.proc.Pid, "reason", why)
-	w.role = roleRetiring
+	w.role, w.stopCause = roleRetiring, c
 	w.stopDeadline = time.Now().Add(a.gracefulTimeout)
 	a.signal(w, syscall.SIGTERM)
 	if r := w.replacement; r != nil {
 		w.replacement, r.replaces = nil, nil
-		a.retire(r, why)
+		a.retire(r, c, why)
 	}
 }
 

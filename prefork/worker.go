@@ -16,6 +16,11 @@ import (
 // Supervisor.Run stop and return an error instead of starting another worker.
 const ExitBootFailed = 3
 
+// ExitStuck is the exit status a worker uses when it gives up on a request
+// stuck where it cannot be interrupted. The supervisor replaces the worker
+// as it does one that crashed, but counts it apart (see Snapshot.Restarts).
+const ExitStuck = 70
+
 // The environment a Supervisor gives each worker. The inherited descriptors
 // are the listeners, from firstInheritedFD on, then the readiness pipe, then
 // the scoreboard slot.

@@ -66,7 +66,7 @@ func (b *fieldBuilder) add(key int, flags uint32, value []byte) {
 // is mounted under a prefix, which PATH_INFO then loses.
 func (b *fieldBuilder) addPath(path, scriptName []byte) {
 	off := len(b.buf)
-	b.buf = appendUnescaped(b.buf, path)
+	b.buf = ascii.AppendUnescaped(b.buf, path)
 	end := len(b.buf)
 	if n := len(scriptName); n > 0 {
 		decoded := b.buf[off:end]
@@ -144,35 +144,4 @@ func (b *fieldBuilder) build(r *Request) {
 	for _, h := range r.Headers {
 		b.addHeader(h.Name, h.Value)
 	}
-}
-
-// appendUnescaped appends p with %XX escapes decoded; a '%' not followed
-// by two hex digits is kept as it is.
-func appendUnescaped(dst, p []byte) []byte {
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c == '%' && i+2 < len(p) {
-			hi, ok1 := unhex(p[i+1])
-			lo, ok2 := unhex(p[i+2])
-			if ok1 && ok2 {
-				dst = append(dst, hi<<4|lo)
-				i += 2
-				continue
-			}
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }

@@ -22,3 +22,22 @@ func TestEqualFold(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendUnescaped(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/plain", "/plain"},
+		{"/a%20b", "/a b"},
+		{"/%2Fslash", "//slash"},
+		{"/caf%C3%a9", "/caf\xc3\xa9"},
+		{"/bad%zz", "/bad%zz"},
+		{"/trail%4", "/trail%4"},
+		{"/end%", "/end%"},
+		{"%41%42", "AB"},
+	}
+	for _, tt := range tests {
+		if got := string(AppendUnescaped(nil, []byte(tt.in))); got != tt.want {
+			t.Errorf("AppendUnescaped(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+

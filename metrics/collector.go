@@ -1,0 +1,56 @@
+package metrics
+
+import (
+	"strconv"
+
+	"github.com/gowsgi/gowsgi/prefork"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The metrics' descriptions.
+var (
+	requestsDesc = prometheus.NewDesc("gowsgi_requests_total",
+		"Responses sent by the workers, by status class.", []string{"status_class"}, nil)
+	durationDesc = prometheus.NewDesc("gowsgi_request_duration_seconds",
+		"Time from the start of a request to the end of its response.", nil, nil)
+	inFlightDesc = prometheus.NewDesc("gowsgi_requests_in_flight",
+		"Requests the workers are serving.", nil, nil)
+	workersDesc = prometheus.NewDesc("gowsgi_workers",
+		"Live worker processes, including those booting and those stopping.", nil, nil)
+	restartsDesc = prometheus.NewDesc("gowsgi_worker_restarts_total",
+		"Worker processes that ended while the server ran, by cause.", []string{"cause"}, nil)
+	exceptionsDesc = prometheus.NewDesc("gowsgi_python_exceptions_total",
+		"Exceptions from the application that failed a request (answered 500 or broke the response).", nil, nil)
+)
+
+// collector is a prometheus.Collector that turns a prefork.Snapshot, taken
+// at each scrape, into constant metrics.
+type collector struct {
+	src func() prefork.Snapshot
+}
+
+// Describe implements prometheus.Collector.
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{requestsDesc, durationDesc, inFlightDesc, workersDesc, restartsDesc, exceptionsDesc} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.src()
+	for i, n := range s.Responses {
+		ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(n), strconv.Itoa(i+1)+"xx")
+	}
+	buckets := make(map[float64]uint64, len(s.Duration.Bounds))
+	for i, bound := range s.Duration.Bounds {
+		buckets[bound] = s.Duration.Counts[i]
+	}
+	ch <- prometheus.MustNewConstHistogram(durationDesc, s.Duration.Count, s.Duration.Sum, buckets)
+	ch <- prometheus.MustNewConstMetric(inFlightDesc, prometheus.GaugeValue, float64(s.InFlight))
+	ch <- prometheus.MustNewConstMetric(workersDesc, prometheus.GaugeValue, float64(s.Workers))
+	for cause, n := range s.Restarts {
+		ch <- prometheus.MustNewConstMetric(restartsDesc, prometheus.CounterValue, float64(n), cause)
+	}
+	ch <- prometheus.MustNewConstMetric(exceptionsDesc, prometheus.CounterValue, float64(s.Exceptions))
+}
