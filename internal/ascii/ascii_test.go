@@ -40,4 +40,3 @@ func TestAppendUnescaped(t *testing.T) {
 		}
 	}
 }
-
