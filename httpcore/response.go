@@ -183,6 +183,20 @@ func (w *ResponseWriter) Flush() error {
 	return w.send()
 }
 
+// Status is the status code of the response as it stands: the handler's,
+// or 500 when the handler gave no valid head (the server answers 500 for
+// it). Metrics and access logs read it once the handler has returned.
+func (w *ResponseWriter) Status() int {
+	if !w.wroteHeader || w.bad || w.code < 0 {
+		return 500
+	}
+	return w.code
+}
+
+// Written is the number of body bytes the handler wrote and the response
+// kept (a HEAD response's are counted though not sent).
+func (w *ResponseWriter) Written() int64 { return w.written }
+
 // HeadSent reports whether the status line and header fields have been
 // committed: from then on WriteHeader does nothing and a failure can only
 // close the connection.

@@ -44,6 +44,10 @@ type Config struct {
 	// Timeout, if positive, ends a request that runs longer: RequestTimeout
 	// is raised in the app's thread, so it unwinds and the client gets 500.
 	Timeout time.Duration
+	// OnException, if set, is called each time the application fails a
+	// request (an exception, a timeout, a broken response): 500 or a cut
+	// connection. It must not block.
+	OnException func()
 	// OnStuck is called (from another goroutine) when a request is still
 	// running a few seconds after RequestTimeout was raised in it: its
 	// thread is in C code or asleep, where no exception reaches it. The
@@ -62,6 +66,7 @@ type App struct {
 	wg        sync.WaitGroup
 	errorLog  *log.Logger
 	timeout   time.Duration
+	onExc     func()
 	watchdog  *watchdog
 	closeOnce sync.Once
 }
@@ -94,7 +99,7 @@ func Start(cfg Config) (*App, error) {
 	if err := initInterpreter(&cfg); err != nil {
 		return nil, err
 	}
-	a := &App{jobs: make(chan *job, jobBacklog), errorLog: cfg.ErrorLog, timeout: cfg.Timeout}
+	a := &App{jobs: make(chan *job, jobBacklog), errorLog: cfg.ErrorLog, timeout: cfg.Timeout, onExc: cfg.OnException}
 	registry = make([]*executor, cfg.Threads)
 	ready := make(chan error, cfg.Threads)
 	for i := range registry {

@@ -184,6 +184,9 @@ var (
 // already out, breaks the connection so the client sees an incomplete
 // response rather than a truncated one passed off as whole.
 func (e *executor) fail(j *job) {
+	if e.app.onExc != nil {
+		e.app.onExc()
+	}
 	e.app.errorLog.Printf("%s%s %s\n%s", errorPrefix, j.req.Method, j.req.URI,
 		unsafe.Slice((*byte)(unsafe.Pointer(e.c.errtext)), int(e.c.errlen)))
 	if e.headGiven || j.sink.HeadSent() {

@@ -4,8 +4,10 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gowsgi/gowsgi/prefork"
+	"github.com/gowsgi/gowsgi/static"
 
 	"github.com/gowsgi/gowsgi/httpcore"
 	"github.com/gowsgi/gowsgi/wsgi"
@@ -16,6 +18,7 @@ import (
 // neither package needs to know the other.
 type bridge struct {
 	app       *wsgi.App
+	static    *static.Handler // --static mounts, served without the app
 	exchanges sync.Pool
 
 	scriptName []byte // --root-path
@@ -26,9 +29,10 @@ type bridge struct {
 	served      atomic.Int64
 }
 
-func newBridge(app *wsgi.App, maxRequests int64, rootPath string) *bridge {
+func newBridge(app *wsgi.App, files *static.Handler, maxRequests int64, rootPath string) *bridge {
 	return &bridge{
 		app:         app,
+		static:      files,
 		scriptName:  []byte(rootPath),
 		exchanges:   sync.Pool{New: func() any { return new(exchange) }},
 		maxRequests: maxRequests,
@@ -44,6 +48,19 @@ type exchange struct {
 
 // ServeHTTP implements httpcore.Handler.
 func (b *bridge) ServeHTTP(w *httpcore.ResponseWriter, r *httpcore.Request) {
+	start := time.Now()
+	prefork.BeginRequest(r.Method, r.URI)
+	if b.static.Match(r.Path) {
+		b.static.ServeHTTP(w, r)
+	} else {
+		b.serveApp(w, r)
+	}
+	prefork.EndRequest()
+	prefork.RecordResponse(w.Status(), time.Since(start))
+}
+
+// serveApp runs r through the application.
+func (b *bridge) serveApp(w *httpcore.ResponseWriter, r *httpcore.Request) {
 	x := b.exchanges.Get().(*exchange)
 	q := &x.req
 	q.Method, q.URI, q.Path, q.Query, q.Proto = r.Method, r.URI, r.Path, r.Query, r.Proto
@@ -61,9 +78,7 @@ func (b *bridge) ServeHTTP(w *httpcore.ResponseWriter, r *httpcore.Request) {
 	q.ServerName, q.ServerPort = r.Conn.ServerName, r.Conn.ServerPort
 	x.sink.w = w
 
-	prefork.BeginRequest(r.Method, r.URI)
 	b.app.Serve(q, &x.sink)
-	prefork.EndRequest()
 	if n := b.served.Add(1); n == b.maxRequests {
 		if err := prefork.Retire(); err != nil {
 			b.app.ErrorLog().Printf("cannot ask the supervisor to replace this worker after %d requests: %v", n, err)

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+
+	"github.com/gowsgi/gowsgi/metrics"
 
 	"github.com/gowsgi/gowsgi/prefork"
 	"github.com/urfave/cli/v2"
@@ -59,6 +63,15 @@ func runParent(s *settings) error {
 		PIDFile:          s.pidFile,
 		Credential:       cred,
 		Log:              log,
+	}
+	if s.metricsBind != "" {
+		ln, err := net.Listen("tcp", s.metricsBind)
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("--metrics-bind %s: %v", s.metricsBind, err), 2)
+		}
+		srv := metrics.Serve(ln, sup.Metrics, slog.NewLogLogger(log.Handler(), slog.LevelError))
+		defer srv.Close()
+		log.Info("serving metrics", "address", "http://"+ln.Addr().String()+"/metrics")
 	}
 	if s.reload {
 		sup.WatchPaths = watchPaths(s)

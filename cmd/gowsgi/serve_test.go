@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -602,4 +603,80 @@ func TestCheckCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestStaticFilesBypassTheApp(t *testing.T) {
+	s := startServer(t, "e2eapp:app", "--static", "/assets=testdata/assets")
+	code, body := s.get(t, "/assets/site.css")
+	if code != 200 || body != "body { color: red }\n" {
+		t.Errorf("static file: %d %q", code, body)
+	}
+	for _, p := range []string{"/assets/../e2eapp.py", "/assets/%2e%2e/e2eapp.py", "/assets/missing.css"} {
+		if code, _ := s.get(t, p); code != 404 {
+			t.Errorf("%s: %d, want 404", p, code)
+		}
+	}
+	if _, n := s.get(t, "/count"); n != "0" {
+		t.Errorf("the app was called %s times for static paths", n)
+	}
+	if code, body := s.get(t, "/path/x"); code != 200 || body != "/path/x" {
+		t.Errorf("the app behind the static mount: %d %q", code, body)
+	}
+}
+
+func TestBadStaticDirExits2(t *testing.T) {
+	s := launch(t, "serve", "--bind", freePort(t), "--static", "/x=/nonexistent-dir", "--chdir", "testdata", "e2eapp:app")
+	if code := s.wait(t, 10*time.Second); code != 2 || !strings.Contains(s.log.String(), "/nonexistent-dir") {
+		t.Errorf("exit %d, output %q", code, s.log)
+	}
+}
+
+func TestMetricsCountTraffic(t *testing.T) {
+	maddr := freePort(t)
+	s := startServer(t, "e2eapp:app", "--workers", "2", "--metrics-bind", maddr)
+	scrape := func() string {
+		resp, err := client.Get("http://" + maddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	value := func(text, series string) float64 {
+		for _, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, series+" ") {
+				var v float64
+				fmt.Sscan(strings.TrimPrefix(line, series+" "), &v)
+				return v
+			}
+		}
+		return 0
+	}
+	before := scrape()
+	for range 10 {
+		s.get(t, "/")
+	}
+	s.get(t, "/raise")
+	s.get(t, "/nowhere-404") // e2eapp answers 200 for unknown paths
+	eventually(t, 5*time.Second, "counters updated", func() bool {
+		after := scrape()
+		return value(after, `gowsgi_requests_total{status_class="2xx"}`)-value(before, `gowsgi_requests_total{status_class="2xx"}`) >= 11 &&
+			value(after, `gowsgi_requests_total{status_class="5xx"}`)-value(before, `gowsgi_requests_total{status_class="5xx"}`) == 1 &&
+			value(after, "gowsgi_python_exceptions_total")-value(before, "gowsgi_python_exceptions_total") == 1
+	})
+	after := scrape()
+	if value(after, "gowsgi_workers") != 2 {
+		t.Errorf("gowsgi_workers = %v", value(after, "gowsgi_workers"))
+	}
+	if value(after, "gowsgi_request_duration_seconds_count") < 12 {
+		t.Errorf("duration histogram count %v", value(after, "gowsgi_request_duration_seconds_count"))
+	}
+	workers := childPIDs(t, s.cmd.Process.Pid)
+	syscall.Kill(workers[0], syscall.SIGKILL)
+	eventually(t, 10*time.Second, "restart counted, totals kept", func() bool {
+		m := scrape()
+		return value(m, `gowsgi_worker_restarts_total{cause="crash"}`) == 1 &&
+			value(m, `gowsgi_requests_total{status_class="2xx"}`) >= value(after, `gowsgi_requests_total{status_class="2xx"}`)
+	})
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gowsgi/gowsgi/static"
 	"github.com/urfave/cli/v2"
 )
 
@@ -42,6 +44,8 @@ type settings struct {
 	user, group       string
 	reload            bool
 	rootPath          string
+	metricsBind       string
+	static            []static.Mount
 
 	limitRequestLine      int
 	limitRequestFields    int
@@ -91,6 +95,14 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{
 			Name: "root-path", EnvVars: []string{"GOWSGI_ROOT_PATH"},
 			Usage: "`PREFIX` the app is mounted under behind a proxy: SCRIPT_NAME, and removed from PATH_INFO",
+		},
+		&cli.StringSliceFlag{
+			Name: "static", EnvVars: []string{"GOWSGI_STATIC"},
+			Usage: "serve the files of DIR under the URL prefix, from Go without calling the app: `/URL=DIR`; repeat for several",
+		},
+		&cli.StringFlag{
+			Name: "metrics-bind", EnvVars: []string{"GOWSGI_METRICS_BIND"},
+			Usage: "serve Prometheus metrics of all workers at http://`HOST:PORT`/metrics from the parent",
 		},
 		&cli.IntFlag{
 			Name: "keepalive", Value: 5, EnvVars: []string{"GOWSGI_KEEPALIVE"},
@@ -223,6 +235,7 @@ func readSettings(c *cli.Context) (*settings, error) {
 		group:             c.String("group"),
 		reload:            c.Bool("reload"),
 		rootPath:          strings.TrimRight(c.String("root-path"), "/"),
+		metricsBind:       c.String("metrics-bind"),
 
 		limitRequestLine:      c.Int("limit-request-line"),
 		limitRequestFields:    c.Int("limit-request-fields"),
@@ -245,6 +258,17 @@ func readSettings(c *cli.Context) (*settings, error) {
 	}
 	if s.rootPath != "" && !strings.HasPrefix(s.rootPath, "/") {
 		return nil, fmt.Errorf("--root-path %q must start with /", c.String("root-path"))
+	}
+	for _, v := range c.StringSlice("static") {
+		m, err := static.ParseMount(v)
+		if err != nil {
+			return nil, err
+		}
+		// relative to where gowsgi was started, not to --chdir
+		if m.Dir, err = filepath.Abs(m.Dir); err != nil {
+			return nil, fmt.Errorf("--static %s: %w", v, err)
+		}
+		s.static = append(s.static, m)
 	}
 	umask, err := strconv.ParseInt(c.String("umask"), 8, 32)
 	if err != nil || umask < 0 || umask > 0o777 {

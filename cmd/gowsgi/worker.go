@@ -12,12 +12,11 @@ import (
 
 	"github.com/gowsgi/gowsgi/httpcore"
 	"github.com/gowsgi/gowsgi/prefork"
+	"github.com/gowsgi/gowsgi/static"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
 
 const (
-	// exitStuck is a worker's exit status after a request stuck in C code.
-	exitStuck = 70
 	// stuckDrainTimeout is how long a worker with a stuck request lets its
 	// other requests finish before it exits.
 	stuckDrainTimeout = 5 * time.Second
@@ -65,6 +64,7 @@ func runWorker(s *settings) error {
 		ServerSoftware: "gowsgi/" + Version,
 		ErrorLog:       errorLog,
 		Timeout:        s.timeout,
+		OnException:    prefork.RecordException,
 		OnStuck: func(request string) {
 			log.Error("request stuck outside Python bytecode past --timeout; dumping tracebacks and replacing this worker",
 				"request", request, "timeout", s.timeout)
@@ -79,8 +79,14 @@ func runWorker(s *settings) error {
 		os.Exit(prefork.ExitBootFailed)
 	}
 
+	files, err := static.New(s.static)
+	if err != nil {
+		log.Error("--static", "err", err)
+		os.Exit(prefork.ExitBootFailed)
+	}
+	defer files.Close()
 	srv := &httpcore.Server{
-		Handler:       newBridge(app, requestLimit(s.maxRequests, s.maxRequestsJitter), s.rootPath),
+		Handler:       newBridge(app, files, requestLimit(s.maxRequests, s.maxRequestsJitter), s.rootPath),
 		ServerHeader:  "gowsgi",
 		KeepAlive:     s.keepAlive,
 		HeaderTimeout: s.headerTimeout,
@@ -122,7 +128,7 @@ func runWorker(s *settings) error {
 		ctx, cancel := context.WithTimeout(context.Background(), stuckDrainTimeout)
 		srv.Shutdown(ctx)
 		cancel()
-		os.Exit(exitStuck)
+		os.Exit(prefork.ExitStuck)
 	}
 	if err := app.Close(); err != nil {
 		log.Warn("Python finalization", "err", err)
