@@ -9,6 +9,7 @@ import (
 	"github.com/gowsgi/gowsgi/prefork"
 	"github.com/gowsgi/gowsgi/static"
 
+	"github.com/gowsgi/gowsgi/accesslog"
 	"github.com/gowsgi/gowsgi/httpcore"
 	"github.com/gowsgi/gowsgi/wsgi"
 )
@@ -18,7 +19,9 @@ import (
 // neither package needs to know the other.
 type bridge struct {
 	app       *wsgi.App
-	static    *static.Handler // --static mounts, served without the app
+	static    *static.Handler   // --static mounts, served without the app
+	access    *accesslog.Logger // nil without --access-logfile
+	entries   sync.Pool         // *accessEntry
 	exchanges sync.Pool
 
 	scriptName []byte // --root-path
@@ -29,10 +32,12 @@ type bridge struct {
 	served      atomic.Int64
 }
 
-func newBridge(app *wsgi.App, files *static.Handler, maxRequests int64, rootPath string) *bridge {
+func newBridge(app *wsgi.App, files *static.Handler, access *accesslog.Logger, maxRequests int64, rootPath string) *bridge {
 	return &bridge{
 		app:         app,
 		static:      files,
+		access:      access,
+		entries:     sync.Pool{New: func() any { return new(accessEntry) }},
 		scriptName:  []byte(rootPath),
 		exchanges:   sync.Pool{New: func() any { return new(exchange) }},
 		maxRequests: maxRequests,
@@ -56,7 +61,35 @@ func (b *bridge) ServeHTTP(w *httpcore.ResponseWriter, r *httpcore.Request) {
 		b.serveApp(w, r)
 	}
 	prefork.EndRequest()
-	prefork.RecordResponse(w.Status(), time.Since(start))
+	took := time.Since(start)
+	prefork.RecordResponse(w.Status(), took)
+	if b.access != nil {
+		b.logAccess(w, r, start, took)
+	}
+}
+
+// accessEntry is a reusable access log entry with room for the headers.
+type accessEntry struct {
+	accesslog.Entry
+	headers []accesslog.Header
+}
+
+// logAccess hands the request's access log entry to the access log, which
+// copies what its format needs and writes it off the request path.
+func (b *bridge) logAccess(w *httpcore.ResponseWriter, r *httpcore.Request, start time.Time, took time.Duration) {
+	e := b.entries.Get().(*accessEntry)
+	e.headers = e.headers[:0]
+	for _, h := range r.Headers {
+		e.headers = append(e.headers, accesslog.Header{Name: h.Name, Value: h.Value})
+	}
+	e.Entry = accesslog.Entry{
+		Start: start, Duration: took,
+		RemoteAddr: r.Conn.RemoteAddr, Method: r.Method, URI: r.URI, Path: r.Path, Query: r.Query, Proto: r.Proto,
+		Status: w.Status(), Bytes: w.Written(), ReqHeaders: e.headers,
+	}
+	b.access.Log(&e.Entry)
+	e.Entry = accesslog.Entry{}
+	b.entries.Put(e)
 }
 
 // serveApp runs r through the application.

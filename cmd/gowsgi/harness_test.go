@@ -129,12 +129,23 @@ func (s *server) waitReady(t *testing.T) {
 			t.Fatalf("server exited before serving: %v\n%s", s.err, s.log)
 		default:
 		}
-		if strings.Count(s.log.String(), `msg="worker ready"`) >= s.workers() {
+		if strings.Count(s.serverLog(), "worker ready") >= s.workers() {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("server not ready after 20s:\n%s", s.log)
+}
+
+// serverLog is what the server logged: its output, or its --error-logfile.
+func (s *server) serverLog() string {
+	for i, a := range s.cmd.Args {
+		if a == "--error-logfile" && i+1 < len(s.cmd.Args) && s.cmd.Args[i+1] != "-" {
+			b, _ := os.ReadFile(s.cmd.Args[i+1])
+			return string(b)
+		}
+	}
+	return s.log.String()
 }
 
 func (s *server) workers() int {

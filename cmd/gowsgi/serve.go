@@ -39,7 +39,19 @@ func serve(c *cli.Context) error {
 }
 
 func runParent(s *settings) error {
-	log := newLogger()
+	logs, err := openErrorLog(s)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	defer logs.close()
+	// Open the access log once here, so that a bad format or an
+	// unwritable file is reported before anything starts; workers write it.
+	if err := logs.openAccessLog(s); err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	logs.access.Close()
+	logs.access = nil
+	log := logs.errors
 	cred, err := workerCredential(s.user, s.group)
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
@@ -61,6 +73,7 @@ func runParent(s *settings) error {
 		HeartbeatTimeout: prefork.DefaultHeartbeatTimeout,
 		MaxWorkerMemory:  s.maxWorkerMemoryMB << 20,
 		PIDFile:          s.pidFile,
+		OnReopenLogs:     logs.reopen,
 		Credential:       cred,
 		Log:              log,
 	}
@@ -100,9 +113,4 @@ func watchPaths(s *settings) []string {
 		paths = append(paths, p)
 	}
 	return paths
-}
-
-// newLogger is the server's log: text lines on standard error.
-func newLogger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }

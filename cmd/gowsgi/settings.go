@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gowsgi/gowsgi/accesslog"
 	"github.com/gowsgi/gowsgi/static"
 	"github.com/urfave/cli/v2"
 )
@@ -45,6 +46,11 @@ type settings struct {
 	reload            bool
 	rootPath          string
 	metricsBind       string
+	accessLogfile     string
+	accessLogFormat   string
+	errorLogfile      string
+	logLevel          string
+	logJSON           bool
 	static            []static.Mount
 
 	limitRequestLine      int
@@ -103,6 +109,26 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{
 			Name: "metrics-bind", EnvVars: []string{"GOWSGI_METRICS_BIND"},
 			Usage: "serve Prometheus metrics of all workers at http://`HOST:PORT`/metrics from the parent",
+		},
+		&cli.StringFlag{
+			Name: "access-logfile", EnvVars: []string{"GOWSGI_ACCESS_LOGFILE"},
+			Usage: "write an access log line per request to `FILE` (- for standard output)",
+		},
+		&cli.StringFlag{
+			Name: "access-logformat", Value: accesslog.DefaultFormat, EnvVars: []string{"GOWSGI_ACCESS_LOGFORMAT"},
+			Usage: "`FORMAT` of access log lines, with gunicorn's atoms: %(h)s remote address, %(r)s request line, %(s)s status, %(L)s seconds taken...",
+		},
+		&cli.StringFlag{
+			Name: "error-logfile", Value: "-", EnvVars: []string{"GOWSGI_ERROR_LOGFILE"},
+			Usage: "write the error log (server messages, app tracebacks, wsgi.errors) to `FILE` (- for standard error)",
+		},
+		&cli.StringFlag{
+			Name: "log-level", Value: "info", EnvVars: []string{"GOWSGI_LOG_LEVEL"},
+			Usage: "least severe error log messages written: debug, info, warning, error or critical",
+		},
+		&cli.BoolFlag{
+			Name: "log-json", EnvVars: []string{"GOWSGI_LOG_JSON"},
+			Usage: "write access and error log lines as JSON objects, one per line",
 		},
 		&cli.IntFlag{
 			Name: "keepalive", Value: 5, EnvVars: []string{"GOWSGI_KEEPALIVE"},
@@ -236,6 +262,11 @@ func readSettings(c *cli.Context) (*settings, error) {
 		reload:            c.Bool("reload"),
 		rootPath:          strings.TrimRight(c.String("root-path"), "/"),
 		metricsBind:       c.String("metrics-bind"),
+		accessLogfile:     c.String("access-logfile"),
+		accessLogFormat:   c.String("access-logformat"),
+		errorLogfile:      c.String("error-logfile"),
+		logLevel:          c.String("log-level"),
+		logJSON:           c.Bool("log-json"),
 
 		limitRequestLine:      c.Int("limit-request-line"),
 		limitRequestFields:    c.Int("limit-request-fields"),
@@ -255,6 +286,9 @@ func readSettings(c *cli.Context) (*settings, error) {
 		return nil, fmt.Errorf("--max-requests, --max-requests-jitter and --max-worker-memory must be 0 or more, --backlog 1 or more")
 	case len(s.binds) == 0:
 		return nil, fmt.Errorf("--bind needs an address")
+	}
+	if _, err := accesslog.ParseLevel(s.logLevel); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	if s.rootPath != "" && !strings.HasPrefix(s.rootPath, "/") {
 		return nil, fmt.Errorf("--root-path %q must start with /", c.String("root-path"))

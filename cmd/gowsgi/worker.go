@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -28,16 +29,30 @@ const (
 // SIGINT or SIGQUIT stops at once. It runs on the main goroutine, which
 // stays on the main thread (see init), so Python's main thread is this one.
 func runWorker(s *settings) error {
-	log := newLogger().With("worker", prefork.WorkerID(), "pid", os.Getpid())
+	logs, err := openErrorLog(s)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gowsgi:", err)
+		os.Exit(prefork.ExitBootFailed)
+	}
+	// Python writes tracebacks, wsgi.errors and faulthandler dumps to file
+	// descriptor 2: make that the error log.
+	if err := logs.errorFile.RedirectStderr(); err != nil {
+		logs.errors.Error("cannot send standard error to the error log", "err", err)
+	}
+	if err := logs.openAccessLog(s); err != nil {
+		logs.errors.Error("cannot open the access log", "err", err)
+		os.Exit(prefork.ExitBootFailed)
+	}
+	defer logs.close()
+	log := logs.errors.With("worker", prefork.WorkerID(), "pid", os.Getpid())
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
-	// USR1 (reopen logs) comes from the supervisor; the worker logs only to
-	// standard error, which needs no reopening, but must not die of it.
-	// (Not signal.Ignore: processes the app starts would inherit that.)
+	// USR1 comes from the supervisor after log rotation.
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	go func() {
 		for range usr1 {
+			logs.reopen()
 		}
 	}()
 	stuck := make(chan struct{}, 1)
@@ -86,7 +101,7 @@ func runWorker(s *settings) error {
 	}
 	defer files.Close()
 	srv := &httpcore.Server{
-		Handler:       newBridge(app, files, requestLimit(s.maxRequests, s.maxRequestsJitter), s.rootPath),
+		Handler:       newBridge(app, files, logs.access, requestLimit(s.maxRequests, s.maxRequestsJitter), s.rootPath),
 		ServerHeader:  "gowsgi",
 		KeepAlive:     s.keepAlive,
 		HeaderTimeout: s.headerTimeout,
