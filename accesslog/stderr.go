@@ -1,0 +1,21 @@
+package accesslog
+
+import (
+	"os"
+	"syscall"
+)
+
+// RedirectStderr makes file descriptor 2 a duplicate of f (dup3), for output
+// written to fd 2 directly rather than through a Go logger, such as
+// wsgi.errors. Prefer LogFile.RedirectStderr, which survives Reopen. It does
+// nothing when f is fd 2.
+func RedirectStderr(f *os.File) error {
+	fd := int(f.Fd())
+	if fd == 2 {
+		return nil
+	}
+	if err := syscall.Dup3(fd, 2, 0); err != nil {
+		return os.NewSyscallError("dup3", err)
+	}
+	return nil
+}
