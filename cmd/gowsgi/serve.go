@@ -14,13 +14,15 @@ import (
 )
 
 func serveCommand() *cli.Command {
+	flags := append(fromFile(serveFlags()), configFlag)
 	return &cli.Command{
 		Name:      "serve",
 		Usage:     "serve a WSGI application",
 		ArgsUsage: "MODULE[:CALLABLE]",
 		Description: "MODULE:CALLABLE names the WSGI application as gunicorn reads it: module:app, " +
 			"pkg.mod:obj.attr, module alone (its 'application'), or module:factory() (called once).",
-		Flags:  serveFlags(),
+		Flags:  flags,
+		Before: loadConfig(flags),
 		Action: serve,
 	}
 }

@@ -420,7 +420,7 @@ func TestReadmeDocumentsEveryFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range serveFlags() {
+	for _, f := range append(serveFlags(), configFlag) {
 		if name := "--" + f.Names()[0]; !strings.Contains(string(readme), name) {
 			t.Errorf("README.md does not document %s", name)
 		}
@@ -679,4 +679,35 @@ func TestMetricsCountTraffic(t *testing.T) {
 		return value(m, `gowsgi_worker_restarts_total{cause="crash"}`) == 1 &&
 			value(m, `gowsgi_requests_total{status_class="2xx"}`) >= value(after, `gowsgi_requests_total{status_class="2xx"}`)
 	})
+}
+
+func TestConfigFileAndEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "gowsgi.toml")
+	os.WriteFile(config, []byte("workers = 2\nchdir = \"testdata\"\nenv = [\"FROM_FILE=file\", \"BOTH=file\"]\n"), 0o644)
+	// the environment overrides the file; the command line overrides both
+	t.Setenv("GOWSGI_ENV", "BOTH=environment")
+	s := startServer(t, "e2eapp:app", "--config", config, "--workers", "2")
+	if n := len(childPIDs(t, s.cmd.Process.Pid)); n != 2 {
+		t.Errorf("%d workers, want the file's 2", n)
+	}
+	if _, v := s.get(t, "/getenv?BOTH"); v != "environment" {
+		t.Errorf("BOTH = %q: the environment should override the file", v)
+	}
+	if _, v := s.get(t, "/getenv?FROM_FILE"); v != "<unset>" {
+		t.Errorf("FROM_FILE = %q: a list set by the environment replaces the file's", v)
+	}
+
+	t.Setenv("GOWSGI_ENV", "")
+	os.Unsetenv("GOWSGI_ENV")
+	s2 := startServer(t, "e2eapp:app", "--config", config)
+	if _, v := s2.get(t, "/getenv?FROM_FILE"); v != "file" {
+		t.Errorf("FROM_FILE = %q from the config file", v)
+	}
+
+	os.WriteFile(config, []byte("wokers = 2\n"), 0o644)
+	bad := launch(t, "serve", "--config", config, "e2eapp:app")
+	if code := bad.wait(t, 10*time.Second); code != 2 || !strings.Contains(bad.log.String(), "wokers") {
+		t.Errorf("misspelt key: exit %d, output %q", code, bad.log)
+	}
 }
