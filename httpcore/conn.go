@@ -55,7 +55,8 @@ var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBufSize); ret
 // values reused for each request.
 type conn struct {
 	srv   *Server
-	nc    net.Conn
+	raw   net.Conn // as accepted; what other goroutines close
+	nc    net.Conn // raw, or the TLS connection over it once start has run
 	state atomic.Int32
 
 	bufp  *[]byte // pooled read buffer; buf aliases *bufp
@@ -73,7 +74,7 @@ type conn struct {
 
 // newConn prepares nc for serving.
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc}
+	c := &conn{srv: s, raw: nc, nc: nc}
 	c.bufp = smallBufs.Get().(*[]byte)
 	c.buf = *c.bufp
 	c.req.Body = &c.body
@@ -86,6 +87,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 // serve reads and answers requests until the connection must close.
 func (c *conn) serve() {
 	defer c.shut()
+	if !c.start() {
+		return
+	}
 	for {
 		err := c.readHead()
 		if err == nil && c.srv.LimitRequestBody > 0 && c.req.ContentLength > c.srv.LimitRequestBody {
@@ -108,6 +112,33 @@ func (c *conn) serve() {
 		}
 		c.nextRequest()
 	}
+}
+
+// start runs what comes before the first request, the PROXY header and the
+// TLS handshake, within HeaderTimeout; it reports whether to go on. The
+// connection counts as new meanwhile, so that Shutdown shortens the wait.
+func (c *conn) start() bool {
+	s := c.srv
+	if !s.ProxyProtocol && s.TLSConfig == nil {
+		return true
+	}
+	c.raw.SetDeadline(time.Now().Add(s.headerTimeout()))
+	if !c.state.CompareAndSwap(stateActive, stateNew) {
+		return false
+	}
+	if s.ProxyProtocol {
+		if err := c.readProxyHeader(); err != nil {
+			if err != errProxyUntrusted && !isTimeoutOrEOF(err) {
+				s.logf("httpcore: connection from %s closed: %v", c.raw.RemoteAddr(), err)
+			}
+			return false
+		}
+	}
+	if s.TLSConfig != nil && c.handshake() != nil {
+		return false
+	}
+	c.raw.SetWriteDeadline(time.Time{})
+	return true
 }
 
 // shut closes the connection and gives its buffers back.
@@ -149,6 +180,11 @@ func (c *conn) readHead() error {
 	s := c.srv
 	limit := s.maxHeaderBytes() + 2 // one leading empty line is allowed
 	if c.w > 0 {
+		// Pipelined bytes, or the first request's bytes that came in with
+		// a PROXY header.
+		if c.count == 0 && !c.activate() {
+			return errClosing
+		}
 		c.nc.SetReadDeadline(time.Now().Add(s.headerTimeout()))
 	} else {
 		idle := s.keepAlive()
@@ -224,9 +260,7 @@ func (c *conn) readHead() error {
 		}
 		n, err := c.nc.Read(c.buf[c.w:])
 		if n > 0 && c.w == 0 {
-			if !c.state.CompareAndSwap(stateIdle, stateActive) &&
-				!c.state.CompareAndSwap(stateNew, stateActive) &&
-				!c.state.CompareAndSwap(stateNewShutting, stateActive) {
+			if !c.activate() {
 				return errClosing
 			}
 			c.nc.SetReadDeadline(time.Now().Add(s.headerTimeout()))
@@ -236,6 +270,14 @@ func (c *conn) readHead() error {
 			return err
 		}
 	}
+}
+
+// activate marks a new or idle connection active as its next request
+// starts arriving; it reports false if Shutdown closed it first.
+func (c *conn) activate() bool {
+	return c.state.CompareAndSwap(stateIdle, stateActive) ||
+		c.state.CompareAndSwap(stateNew, stateActive) ||
+		c.state.CompareAndSwap(stateNewShutting, stateActive)
 }
 
 // checkLine checks a head line of n bytes (without CRLF), the request line

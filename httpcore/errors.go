@@ -69,6 +69,13 @@ var (
 	errTrailerField  = errors.New("httpcore: forbidden trailer field")
 )
 
+// Reasons a connection is closed before its first request (ProxyProtocol).
+var (
+	errProxyMissing   = errors.New("httpcore: no PROXY protocol header from a trusted peer")
+	errProxyUntrusted = errors.New("httpcore: PROXY protocol header from an untrusted peer")
+	errProxyHeader    = errors.New("httpcore: malformed PROXY protocol header")
+)
+
 // Errors the ResponseWriter returns.
 var (
 	// ErrNoHeader is returned by Write and Flush before WriteHeader.

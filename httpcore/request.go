@@ -2,6 +2,7 @@ package httpcore
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 )
 
@@ -10,11 +11,13 @@ import (
 type Header struct{ Name, Value []byte }
 
 // ConnInfo describes the connection a request arrived on. It is computed once
-// per connection and shared by every request on it.
+// per connection and shared by every request on it. With ProxyProtocol, the
+// addresses are those the PROXY header carries.
 type ConnInfo struct {
-	RemoteAddr, RemotePort []byte // "127.0.0.1", "53422"; empty for unix sockets
-	ServerName, ServerPort []byte // local side, e.g. "127.0.0.1", "8000"; for unix sockets the socket path and ""
-	TLS                    bool   // always false for now
+	RemoteAddr, RemotePort []byte     // "127.0.0.1", "53422"; empty for unix sockets
+	RemoteIP               netip.Addr // RemoteAddr parsed (IPv4-mapped unmapped); the zero Addr for unix sockets
+	ServerName, ServerPort []byte     // local side, e.g. "127.0.0.1", "8000"; for unix sockets the socket path and ""
+	TLS                    bool       // the connection is TLS (Server.TLSConfig), handshake done
 }
 
 // Request is one parsed request. Every byte slice points into the
@@ -46,6 +49,9 @@ func (r *Request) KeepAlive() bool { return r.keepAlive }
 func newConnInfo(nc net.Conn) *ConnInfo {
 	info := &ConnInfo{}
 	info.RemoteAddr, info.RemotePort = splitAddr(nc.RemoteAddr(), false)
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		info.RemoteIP = a.AddrPort().Addr().Unmap()
+	}
 	info.ServerName, info.ServerPort = splitAddr(nc.LocalAddr(), true)
 	return info
 }

@@ -5,16 +5,20 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 )
 
 // errSendFileRange is returned by SendFile for a negative offset or count.
 var errSendFileRange = errors.New("httpcore: SendFile with a negative offset or count")
 
+// copyBufs holds the buffers of copies that cannot use sendfile(2).
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // SendFile sends n bytes of f, starting at offset, as response body after
 // whatever body is already buffered: it is the path for wsgi.file_wrapper.
 // On a TCP or unix socket the bytes go from the file to the socket in the
-// kernel (sendfile(2)); f's offset is moved, so f must not be read
-// concurrently.
+// kernel (sendfile(2)); over TLS they are read into a pooled buffer to be
+// encrypted. f's offset is moved, so f must not be read concurrently.
 //
 // It commits the head first. If the handler gave no Content-Length and
 // wrote no body yet, the response gets "Content-Length: n": SendFile is
@@ -66,9 +70,7 @@ func (w *ResponseWriter) SendFile(f *os.File, offset, n int64) error {
 	if err := w.send(); err != nil {
 		return err
 	}
-	// io.Copy hands the LimitedReader to the socket's ReadFrom, which uses
-	// sendfile(2) when it is given an *os.File limited this way.
-	sent, err := io.Copy(w.c.nc, &io.LimitedReader{R: f, N: n})
+	sent, err := copyFile(w.c.nc, &io.LimitedReader{R: f, N: n})
 	w.written += sent
 	if err == nil && sent < n {
 		err = io.ErrUnexpectedEOF
@@ -80,4 +82,16 @@ func (w *ResponseWriter) SendFile(f *os.File, offset, n int64) error {
 		w.out = append(w.out, "\r\n"...)
 	}
 	return nil
+}
+
+// copyFile sends the bytes of a limited file to nc.
+func copyFile(nc io.Writer, lr *io.LimitedReader) (int64, error) {
+	// io.Copy hands the LimitedReader to a socket's ReadFrom, which uses
+	// sendfile(2) when it is given an *os.File limited this way.
+	if _, ok := nc.(io.ReaderFrom); ok {
+		return io.Copy(nc, lr)
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	return io.CopyBuffer(nc, lr, *bp)
 }

@@ -2,9 +2,11 @@ package httpcore
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,6 +78,29 @@ type Server struct {
 	// ErrBodyTooLarge, and the server answers 413 if the handler's response
 	// head has not been sent.
 	LimitRequestBody int64
+
+	// TLSConfig, if set, makes every connection TLS: the handshake is done
+	// before the first request, within HeaderTimeout, and ConnInfo.TLS is
+	// true. A failed handshake closes the connection without a log line:
+	// scanners and clients with the wrong certificate are routine. The
+	// config is used as given; LoadTLSConfig builds gunicorn's.
+	TLSConfig *tls.Config
+
+	// ProxyProtocol makes the server read a PROXY protocol header (v1 text
+	// or v2 binary) at the start of each connection from a peer ProxyTrust
+	// trusts, before any TLS handshake, within HeaderTimeout. The addresses
+	// it carries replace the connection's in ConnInfo (source: RemoteAddr
+	// and RemotePort; destination: ServerName and ServerPort); v1 UNKNOWN,
+	// v2 LOCAL and v2 headers of other address families keep the real
+	// ones. A trusted peer must send a valid header: without one the
+	// connection is closed and logged, because a proxy that does not send
+	// it would let its clients send one of their own. An untrusted peer is
+	// served plain HTTP with its own address, and its connection closed,
+	// unlogged, if it starts with a PROXY header.
+	ProxyProtocol bool
+	// ProxyTrust reports whether a peer (the zero Addr for a unix socket)
+	// may send a PROXY header; nil trusts every peer.
+	ProxyTrust func(netip.Addr) bool
 
 	ErrorLog *log.Logger // nil: log.Default()
 
@@ -199,7 +224,8 @@ func (s *Server) Serve(l net.Listener) error {
 }
 
 // ServeConn serves requests on nc until it closes, blocking; it closes nc.
-// Shutdown and Close apply to it as to accepted connections.
+// Shutdown and Close, TLSConfig and ProxyProtocol apply to it as to
+// accepted connections.
 func (s *Server) ServeConn(nc net.Conn) {
 	s.init()
 	if c := s.track(nc); c != nil {
@@ -236,7 +262,7 @@ func (s *Server) Close() error {
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		c.state.Store(stateClosed)
-		c.nc.Close()
+		c.raw.Close()
 	}
 	return nil
 }
@@ -304,9 +330,9 @@ func (s *Server) closeIdle() int {
 	defer s.mu.Unlock()
 	for c := range s.conns {
 		if c.state.CompareAndSwap(stateIdle, stateClosed) {
-			c.nc.Close()
+			c.raw.Close()
 		} else if c.state.CompareAndSwap(stateNew, stateNewShutting) {
-			c.nc.SetReadDeadline(time.Now().Add(newConnGrace))
+			c.raw.SetReadDeadline(time.Now().Add(newConnGrace))
 		}
 	}
 	return len(s.conns)
