@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gowsgi/gowsgi/prefork"
+	"github.com/gowsgi/gowsgi/proxy"
 	"github.com/gowsgi/gowsgi/static"
 
 	"github.com/gowsgi/gowsgi/accesslog"
@@ -21,6 +22,7 @@ type bridge struct {
 	app       *wsgi.App
 	static    *static.Handler   // --static mounts, served without the app
 	access    *accesslog.Logger // nil without --access-logfile
+	trust     *proxy.Trust      // --forwarded-allow-ips
 	entries   sync.Pool         // *accessEntry
 	exchanges sync.Pool
 
@@ -32,11 +34,13 @@ type bridge struct {
 	served      atomic.Int64
 }
 
-func newBridge(app *wsgi.App, files *static.Handler, access *accesslog.Logger, maxRequests int64, rootPath string) *bridge {
+func newBridge(app *wsgi.App, files *static.Handler, access *accesslog.Logger, trust *proxy.Trust,
+	maxRequests int64, rootPath string) *bridge {
 	return &bridge{
 		app:         app,
 		static:      files,
 		access:      access,
+		trust:       trust,
 		entries:     sync.Pool{New: func() any { return new(accessEntry) }},
 		scriptName:  []byte(rootPath),
 		exchanges:   sync.Pool{New: func() any { return new(exchange) }},
@@ -101,13 +105,23 @@ func (b *bridge) serveApp(w *httpcore.ResponseWriter, r *httpcore.Request) {
 	if r.Conn.TLS {
 		q.Scheme = "https"
 	}
+	q.RemoteAddr, q.RemotePort = r.Conn.RemoteAddr, r.Conn.RemotePort
+	// Only a trusted peer's X-Forwarded-For/-Proto count; from any other
+	// they reach the app as plain headers and change nothing.
+	if addr, scheme := proxy.Forwarded(b.trust, r.Conn.RemoteIP, r.Headers); addr != nil || scheme != "" {
+		if addr != nil {
+			q.RemoteAddr = addr
+		}
+		if scheme != "" {
+			q.Scheme = scheme
+		}
+	}
 	q.Headers = q.Headers[:0]
 	for _, h := range r.Headers {
 		q.Headers = append(q.Headers, wsgi.Header{Name: h.Name, Value: h.Value})
 	}
 	q.ContentLength = r.ContentLength
 	q.Body = r.Body
-	q.RemoteAddr, q.RemotePort = r.Conn.RemoteAddr, r.Conn.RemotePort
 	q.ServerName, q.ServerPort = r.Conn.ServerName, r.Conn.ServerPort
 	x.sink.w = w
 

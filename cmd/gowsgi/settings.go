@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gowsgi/gowsgi/accesslog"
+	"github.com/gowsgi/gowsgi/httpcore"
+	"github.com/gowsgi/gowsgi/proxy"
 	"github.com/gowsgi/gowsgi/static"
 	"github.com/urfave/cli/v2"
 )
@@ -51,6 +54,9 @@ type settings struct {
 	errorLogfile      string
 	logLevel          string
 	logJSON           bool
+	trust             *proxy.Trust
+	proxyProtocol     bool
+	tls               *tls.Config
 	static            []static.Mount
 
 	limitRequestLine      int
@@ -129,6 +135,26 @@ func serveFlags() []cli.Flag {
 		&cli.BoolFlag{
 			Name: "log-json", EnvVars: []string{"GOWSGI_LOG_JSON"},
 			Usage: "write access and error log lines as JSON objects, one per line",
+		},
+		&cli.StringFlag{
+			Name: "forwarded-allow-ips", Value: "127.0.0.1", EnvVars: []string{"GOWSGI_FORWARDED_ALLOW_IPS", "FORWARDED_ALLOW_IPS"},
+			Usage: "`IPS` (comma list of addresses or CIDRs, or *) whose X-Forwarded-For/-Proto headers and PROXY headers are believed",
+		},
+		&cli.BoolFlag{
+			Name: "proxy-protocol", EnvVars: []string{"GOWSGI_PROXY_PROTOCOL"},
+			Usage: "read a PROXY protocol v1 or v2 header from trusted peers (--forwarded-allow-ips) at the start of each connection",
+		},
+		&cli.StringFlag{
+			Name: "certfile", EnvVars: []string{"GOWSGI_CERTFILE"},
+			Usage: "serve HTTPS with the certificate (chain) in PEM `FILE`",
+		},
+		&cli.StringFlag{
+			Name: "keyfile", EnvVars: []string{"GOWSGI_KEYFILE"},
+			Usage: "the private key in PEM `FILE` for --certfile",
+		},
+		&cli.StringFlag{
+			Name: "ca-certs", EnvVars: []string{"GOWSGI_CA_CERTS"},
+			Usage: "require client certificates signed by the CAs in PEM `FILE`",
 		},
 		&cli.IntFlag{
 			Name: "keepalive", Value: 5, EnvVars: []string{"GOWSGI_KEEPALIVE"},
@@ -267,6 +293,7 @@ func readSettings(c *cli.Context) (*settings, error) {
 		errorLogfile:      c.String("error-logfile"),
 		logLevel:          c.String("log-level"),
 		logJSON:           c.Bool("log-json"),
+		proxyProtocol:     c.Bool("proxy-protocol"),
 
 		limitRequestLine:      c.Int("limit-request-line"),
 		limitRequestFields:    c.Int("limit-request-fields"),
@@ -286,6 +313,12 @@ func readSettings(c *cli.Context) (*settings, error) {
 		return nil, fmt.Errorf("--max-requests, --max-requests-jitter and --max-worker-memory must be 0 or more, --backlog 1 or more")
 	case len(s.binds) == 0:
 		return nil, fmt.Errorf("--bind needs an address")
+	}
+	if s.trust, err = proxy.ParseTrust(c.String("forwarded-allow-ips")); err != nil {
+		return nil, fmt.Errorf("--forwarded-allow-ips: %w", err)
+	}
+	if s.tls, err = tlsConfig(c.String("certfile"), c.String("keyfile"), c.String("ca-certs")); err != nil {
+		return nil, err
 	}
 	if _, err := accesslog.ParseLevel(s.logLevel); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
@@ -318,3 +351,14 @@ func readSettings(c *cli.Context) (*settings, error) {
 }
 
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// tlsConfig loads --certfile/--keyfile/--ca-certs; nil when TLS is off.
+func tlsConfig(cert, key, ca string) (*tls.Config, error) {
+	switch {
+	case cert == "" && key == "" && ca == "":
+		return nil, nil
+	case cert == "" || key == "":
+		return nil, fmt.Errorf("--certfile and --keyfile go together (--ca-certs needs both)")
+	}
+	return httpcore.LoadTLSConfig(cert, key, ca)
+}

@@ -101,7 +101,7 @@ func runWorker(s *settings) error {
 	}
 	defer files.Close()
 	srv := &httpcore.Server{
-		Handler:       newBridge(app, files, logs.access, requestLimit(s.maxRequests, s.maxRequestsJitter), s.rootPath),
+		Handler:       newBridge(app, files, logs.access, s.trust, requestLimit(s.maxRequests, s.maxRequestsJitter), s.rootPath),
 		ServerHeader:  "gowsgi",
 		KeepAlive:     s.keepAlive,
 		HeaderTimeout: s.headerTimeout,
@@ -111,6 +111,10 @@ func runWorker(s *settings) error {
 		LimitRequestFields:    s.limitRequestFields,
 		LimitRequestFieldSize: noLimitIfZero(s.limitRequestFieldSize),
 		LimitRequestBody:      s.limitRequestBody,
+
+		TLSConfig:     s.tls,
+		ProxyProtocol: s.proxyProtocol,
+		ProxyTrust:    s.trust.Trusted,
 	}
 	served := make(chan error, len(listeners))
 	for _, l := range listeners {

@@ -45,6 +45,9 @@ def app(environ, start_response):
         return respond(start_response, b"allocated")
     if path == "/script-name":
         return respond(start_response, ("%s|%s" % (environ["SCRIPT_NAME"], path)).encode())
+    if path == "/remote":
+        return respond(start_response, ("%s|%s|%s" % (
+            environ["REMOTE_ADDR"], environ["wsgi.url_scheme"], environ.get("HTTP_X_FORWARDED_FOR", "-"))).encode())
     if path == "/pid":
         return respond(start_response, str(os.getpid()).encode())
     if path == "/spin":
