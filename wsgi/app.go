@@ -61,7 +61,7 @@ var ErrLoad = errors.New("the application could not be loaded")
 
 // App is a loaded application with its executors.
 type App struct {
-	jobs      chan *job
+	queue     jobQueue
 	executors []*executor
 	wg        sync.WaitGroup
 	errorLog  *log.Logger
@@ -70,11 +70,6 @@ type App struct {
 	watchdog  *watchdog
 	closeOnce sync.Once
 }
-
-// jobBacklog is how many requests may wait for an executor without their
-// connection goroutines blocking on the handoff itself: under load they
-// then park once per request (for the response), not twice.
-const jobBacklog = 256
 
 // registry maps executor ids to executors for the C callbacks.
 var registry []*executor
@@ -99,11 +94,11 @@ func Start(cfg Config) (*App, error) {
 	if err := initInterpreter(&cfg); err != nil {
 		return nil, err
 	}
-	a := &App{jobs: make(chan *job, jobBacklog), errorLog: cfg.ErrorLog, timeout: cfg.Timeout, onExc: cfg.OnException}
+	a := &App{errorLog: cfg.ErrorLog, timeout: cfg.Timeout, onExc: cfg.OnException}
 	registry = make([]*executor, cfg.Threads)
 	ready := make(chan error, cfg.Threads)
 	for i := range registry {
-		e := &executor{id: i, app: a}
+		e := &executor{id: i, app: a, wake: make(chan struct{}, 1)}
 		registry[i] = e
 		a.executors = append(a.executors, e)
 		a.wg.Add(1)
@@ -180,8 +175,7 @@ func boolInt(b bool) C.int {
 func (a *App) Serve(r *Request, sink ResponseSink) {
 	j := jobPool.Get().(*job)
 	j.req, j.sink = r, sink
-	a.jobs <- j
-	<-j.done
+	j.wait(&a.queue, a.queue.push(j))
 	j.req, j.sink = nil, nil
 	jobPool.Put(j)
 }
@@ -196,7 +190,7 @@ func (a *App) Close() error {
 			close(a.watchdog.stop)
 			<-a.watchdog.done
 		}
-		close(a.jobs)
+		a.queue.close()
 		a.wg.Wait()
 		if C.gw_finalize() != 0 {
 			err = fmt.Errorf("wsgi: Python finalization reported an error")

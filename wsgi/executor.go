@@ -27,6 +27,7 @@ var jobPool = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 
 type executor struct {
 	id     int
 	app    *App
+	wake   chan struct{} // a job is queued for this parked executor
 	c      *C.gw_exec
 	fields fieldBuilder
 	hdrs   []Header
@@ -58,7 +59,7 @@ func (e *executor) run(ready chan<- error) {
 		return
 	}
 	ready <- nil
-	for j := range e.app.jobs {
+	for j := e.app.queue.take(e); j != nil; j = e.app.queue.take(e) {
 		e.serve(j)
 		j.done <- struct{}{}
 	}
