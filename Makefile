@@ -36,10 +36,12 @@ fmt-check:
 
 vet: deps
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 # Fuzz targets that make test runs briefly; longer: make fuzz FUZZTIME=10m
 FUZZ_TARGETS := FuzzParseRequest FuzzChunked
-FUZZTIME ?= 10s
+FUZZTIME ?= 30s
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 test: build fmt-check vet
 	$(GO) test -race -count=1 -timeout 12m ./...

@@ -58,7 +58,7 @@ func TestPIDFileOfLiveProcess(t *testing.T) {
 	}
 	defer ln.Close()
 	s := &Supervisor{Workers: 1, Listeners: []*os.File{ln}, PIDFile: path, Env: []string{quickRaceExit}}
-	err, lt := runInProcess(t, s, 5*time.Second)
+	lt, err := runInProcess(t, s, 5*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "is running") {
 		t.Errorf("Run() = %v, want an error saying pid %d is running", err, other.Process.Pid)
 	}

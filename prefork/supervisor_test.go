@@ -227,10 +227,10 @@ func TestWorkersDieWithSupervisor(t *testing.T) {
 
 // runInProcess runs s in this process, with its log going to a logTail,
 // and fails the test if Run has not returned within timeout.
-func runInProcess(t *testing.T, s *Supervisor, timeout time.Duration) (error, *logTail) {
+func runInProcess(t *testing.T, s *Supervisor, timeout time.Duration) (*logTail, error) {
 	t.Helper()
 	lt, wait := startInProcess(t, s)
-	return wait(timeout), lt
+	return lt, wait(timeout)
 }
 
 // startInProcess starts s.Run in this process, with its log going to a
@@ -300,7 +300,7 @@ func TestRunFailures(t *testing.T) {
 				GracefulTimeout: 5 * time.Second,
 			}
 			start := time.Now()
-			err, lt := runInProcess(t, s, 15*time.Second)
+			lt, err := runInProcess(t, s, 15*time.Second)
 			t.Logf("Run returned after %v: %v", time.Since(start), err)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Run() = %v, want an error containing %q", err, tt.want)
