@@ -321,23 +321,6 @@ func snapshotShrank(before, now Snapshot) string {
 	return ""
 }
 
-// awaitMetrics polls s.Metrics until ok accepts the result, failing the
-// test if that takes longer than timeout.
-func awaitMetrics(t *testing.T, s *Supervisor, timeout time.Duration, ok func(Snapshot) bool) Snapshot {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		m := s.Metrics()
-		if ok(m) {
-			return m
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Metrics() = %+v after %v", m, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestMetrics runs workers that record their responses, kills one in the
 // middle of a request, scales down, reloads and recycles, and checks the
 // totals, which must never go down, and the restarts by cause.
@@ -380,7 +363,7 @@ func TestMetrics(t *testing.T) {
 	statusOf("/status/404")
 	statusOf("/status/302")
 	statusOf("/exception")
-	before := awaitMetrics(t, s, 5*time.Second, func(m Snapshot) bool {
+	before := await(t, 5*time.Second, s.Metrics, func(m Snapshot) bool {
 		return m.Duration.Count == 9
 	})
 	if want := [statusClasses]uint64{0, 6, 1, 1, 1}; before.Responses != want || before.Exceptions != 1 || before.Workers != 2 || before.InFlight != 0 {
@@ -397,7 +380,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	stats := awaitStats(t, s, 5*time.Second, func(stats []WorkerStats) bool {
+	stats := await(t, 5*time.Second, s.Stats, func(stats []WorkerStats) bool {
 		return slices.ContainsFunc(stats, func(st WorkerStats) bool { return st.Request == "GET /stuck" })
 	})
 	if m := s.Metrics(); m.InFlight != 1 {
@@ -408,20 +391,20 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	lt.await(t, "worker ready", nil, 10*time.Second)
-	after := awaitMetrics(t, s, 5*time.Second, func(m Snapshot) bool { return m.Workers == 2 })
+	after := await(t, 5*time.Second, s.Metrics, func(m Snapshot) bool { return m.Workers == 2 })
 	if after.Restarts["crash"] != 1 || after.InFlight != 0 || after.Responses != before.Responses || after.Duration.Count != before.Duration.Count {
 		t.Errorf("after a worker was killed: %+v; want 1 crash, none in flight, the counts of %+v", after, before)
 	}
 
 	// The other causes, by their real paths.
 	syscall.Kill(os.Getpid(), syscall.SIGTTOU)
-	awaitMetrics(t, s, 10*time.Second, func(m Snapshot) bool { return m.Restarts["scale_down"] == 1 && m.Workers == 1 })
+	await(t, 10*time.Second, s.Metrics, func(m Snapshot) bool { return m.Restarts["scale_down"] == 1 && m.Workers == 1 })
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
-	awaitMetrics(t, s, 10*time.Second, func(m Snapshot) bool { return m.Restarts["reload"] == 1 && m.Workers == 1 })
+	await(t, 10*time.Second, s.Metrics, func(m Snapshot) bool { return m.Restarts["reload"] == 1 && m.Workers == 1 })
 	statusOf("/retire")
-	awaitMetrics(t, s, 10*time.Second, func(m Snapshot) bool { return m.Restarts["max_requests"] == 1 && m.Workers == 1 })
+	await(t, 10*time.Second, s.Metrics, func(m Snapshot) bool { return m.Restarts["max_requests"] == 1 && m.Workers == 1 })
 	statusOf("/")
-	last := awaitMetrics(t, s, 5*time.Second, func(m Snapshot) bool { return m.Duration.Count == 11 })
+	last := await(t, 5*time.Second, s.Metrics, func(m Snapshot) bool { return m.Duration.Count == 11 })
 
 	syscall.Kill(os.Getpid(), syscall.SIGINT)
 	if err := wait(10 * time.Second); err != nil {

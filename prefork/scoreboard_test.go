@@ -144,18 +144,18 @@ func TestKilledWorkerLogNamesItsRequest(t *testing.T) {
 	p.awaitExit(t, 10*time.Second)
 }
 
-// awaitStats polls s.Stats until ok accepts the result, failing the test if
-// that takes longer than timeout.
-func awaitStats(t *testing.T, s *Supervisor, timeout time.Duration, ok func([]WorkerStats) bool) []WorkerStats {
+// await polls get until ok accepts its result, failing the test if that
+// takes longer than timeout.
+func await[T any](t *testing.T, timeout time.Duration, get func() T, ok func(T) bool) T {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		stats := s.Stats()
-		if ok(stats) {
-			return stats
+		v := get()
+		if ok(v) {
+			return v
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Stats() = %+v after %v", stats, timeout)
+			t.Fatalf("got %+v after %v", v, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -177,7 +177,7 @@ func TestStats(t *testing.T) {
 	for range 3 {
 		get(t, c, url+"/")
 	}
-	awaitStats(t, s, 5*time.Second, func(stats []WorkerStats) bool {
+	await(t, 5*time.Second, s.Stats, func(stats []WorkerStats) bool {
 		var n uint64
 		for _, st := range stats {
 			n += st.Requests
@@ -189,7 +189,7 @@ func TestStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	stats := awaitStats(t, s, 5*time.Second, func(stats []WorkerStats) bool {
+	stats := await(t, 5*time.Second, s.Stats, func(stats []WorkerStats) bool {
 		return slices.ContainsFunc(stats, func(st WorkerStats) bool { return st.Request == "GET /stuck" })
 	})
 	for _, st := range stats {

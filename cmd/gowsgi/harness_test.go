@@ -84,6 +84,13 @@ func launch(t *testing.T, args ...string) *server {
 	t.Helper()
 	s := &server{log: &logBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(binary, args...)
+	s.start(t)
+	return s
+}
+
+// start starts s.cmd, set up by the caller, and stops it when the test ends.
+func (s *server) start(t *testing.T) {
+	t.Helper()
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -105,7 +112,6 @@ func launch(t *testing.T, args ...string) *server {
 			t.Logf("server log:\n%s", s.log)
 		}
 	})
-	return s
 }
 
 // startServer starts `gowsgi serve` on a free port with the test apps'

@@ -273,7 +273,8 @@ func TestFdBind(t *testing.T) {
 	s := &server{log: &logBuffer{}, done: make(chan struct{}), addr: addr}
 	s.cmd = exec.Command(binary, "serve", "--bind", "fd://3", "--chdir", "testdata", "e2eapp:app")
 	s.cmd.ExtraFiles = []*os.File{f}
-	s.run(t)
+	s.start(t)
+	s.waitReady(t)
 	if code, _ := s.get(t, "/"); code != 200 {
 		t.Errorf("GET over fd://3: %d", code)
 	}
@@ -285,34 +286,14 @@ func TestSystemdSocketActivation(t *testing.T) {
 	// LISTEN_PID must be gowsgi's own pid: the shell execs it, keeping $$.
 	s.cmd = exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" serve --chdir testdata e2eapp:app`, binary)
 	s.cmd.ExtraFiles = []*os.File{f}
-	s.run(t)
+	s.start(t)
+	s.waitReady(t)
 	if code, _ := s.get(t, "/"); code != 200 {
 		t.Errorf("GET over the systemd socket: %d", code)
 	}
 	if !strings.Contains(s.log.String(), "systemd") {
 		t.Errorf("log does not mention systemd:\n%s", s.log)
 	}
-}
-
-// run starts a server whose command is already set up and waits for it.
-func (s *server) run(t *testing.T) {
-	t.Helper()
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		s.err = s.cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		<-s.done
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.log)
-		}
-	})
-	s.waitReady(t)
 }
 
 func TestPidFile(t *testing.T) {
