@@ -6,12 +6,28 @@ GO ?= go
 # Debian packages the build needs, and those the samples need to run
 # (docker/Dockerfile installs the same; docker/dockerfile_test.go checks).
 BUILD_PACKAGES := gcc pkg-config python3-dev
-RUN_PACKAGES := python3-flask python3-pyramid python3-django
-DEB_PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES)
+RUN_PACKAGES := python3-flask python3-pyramid python3-django python3-falcon python3-bottle
+# Packages only the tests need (a virtualenv made with python3 -m venv).
+TEST_PACKAGES := python3-venv
+DEB_PACKAGES := $(BUILD_PACKAGES) $(RUN_PACKAGES) $(TEST_PACKAGES)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := bin/gowsgi
 
-.PHONY: deps build serve test fuzz bench vet fmt-check clean
+# Another CPython than Debian's: make build PYTHON=/path/to/python3.X, or
+# PKG_CONFIG_PATH=DIR with its python3-embed.pc (pyenv: PREFIX/lib/pkgconfig).
+# The binary then records that interpreter's library directory (rpath) and
+# prefix (PyConfig.home), so it runs with no LD_LIBRARY_PATH or PYTHONHOME.
+ifneq ($(PYTHON),)
+override PKG_CONFIG_PATH := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("LIBPC"))')$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+endif
+ifneq ($(PKG_CONFIG_PATH),)
+export PKG_CONFIG_PATH
+python_embed = $(shell PKG_CONFIG_PATH='$(PKG_CONFIG_PATH)' pkg-config --variable=$(1) python3-embed)
+export CGO_LDFLAGS := $(strip $(CGO_LDFLAGS) -Wl,-rpath,$(call python_embed,libdir))
+export GOFLAGS := $(strip $(GOFLAGS) -ldflags=-X=github.com/gowsgi/gowsgi/wsgi.pythonHome=$(call python_embed,prefix))
+endif
+
+.PHONY: deps build serve test test-matrix fuzz bench vet fmt-check clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -48,6 +64,14 @@ test: build fmt-check vet
 	# allocation counts need a build without the race detector
 	$(GO) test -count=1 -run 'AllocatesNothing' ./httpcore ./wsgi
 	$(MAKE) --no-print-directory fuzz
+	# the other CPython builds found (about 40 s each); the system's is above
+	@MAKE='$(MAKE)' GO='$(GO)' MATRIX_SYSTEM=0 bash .ci/python-matrix.sh
+
+# gowsgi built against Debian's CPython and each other build found (pyenv's
+# 3.12 and 3.13), each running the protocol and process tests; a version
+# not found is reported as skipped.
+test-matrix: deps
+	@MAKE='$(MAKE)' GO='$(GO)' bash .ci/python-matrix.sh
 
 fuzz:
 	@for f in $(FUZZ_TARGETS); do \
@@ -59,6 +83,15 @@ fuzz:
 bench: build
 	bash bench/deps.sh
 	$(GO) run ./bench $(BENCHFLAGS)
+
+# The stress and fault suite (stress/): soak, slowloris, idle flood,
+# garbage, large bodies, faults, reload/stop and client disconnects at full
+# scale against bin/gowsgi, one table row each; not part of make test,
+# whose go test ./... runs its ~30 s smoke version (TestSmoke). Some:
+# make stress STRESSFLAGS='-only soak,garbage'
+.PHONY: stress
+stress: build
+	$(GO) run ./stress -bin $(BIN) $(STRESSFLAGS)
 
 clean:
 	rm -rf bin

@@ -23,8 +23,10 @@ const (
 	// after the handler returns to keep the connection.
 	drainLimit = 256 << 10
 	// lingerTime is how long a connection closed with request bytes unread
-	// keeps discarding them, so that the client can read the response.
+	// waits for more of them to discard, so that the client can read the
+	// response; lingerMax bounds the whole discarding.
 	lingerTime = 500 * time.Millisecond
+	lingerMax  = 5 * time.Second
 )
 
 // Connection states, for Shutdown: an idle connection is between requests
@@ -66,6 +68,7 @@ type conn struct {
 	base  int  // end of the current head: body reads never move data below it
 	count int  // requests read on this connection
 	close bool // the connection closes after the current response
+	slot  bool // holds one of srv.connSlots, given back by shut
 
 	req  Request
 	body Body
@@ -148,6 +151,9 @@ func (c *conn) shut() {
 	c.srv.untrack(c)
 	c.resp.release()
 	c.putBuf()
+	if c.slot {
+		c.srv.releaseSlot()
+	}
 }
 
 // putBuf returns the read buffer to its pool.
@@ -394,19 +400,24 @@ func (c *conn) replyError(pe *protoError) {
 }
 
 // closeGently half-closes the connection and discards what the client still
-// sends for a moment: closing with unread bytes would make the kernel reset
-// the connection, and the client could lose the response.
+// sends: closing with unread bytes would make the kernel reset the
+// connection, and the client, often still sending a body the server
+// refused, would lose the response. Like nginx's lingering close it stops
+// when the client has been silent for lingerTime or after lingerMax in all.
 func (c *conn) closeGently() {
 	cw, ok := c.nc.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
 		return
 	}
-	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
-	for n := 0; n < drainLimit; {
-		k, err := c.nc.Read(c.buf)
-		if err != nil {
+	end := time.Now().Add(lingerMax)
+	for {
+		d := time.Now().Add(lingerTime)
+		if d.After(end) {
+			d = end
+		}
+		c.nc.SetReadDeadline(d)
+		if _, err := c.nc.Read(c.buf); err != nil {
 			return
 		}
-		n += k
 	}
 }

@@ -102,9 +102,20 @@ type Server struct {
 	// may send a PROXY header; nil trusts every peer.
 	ProxyTrust func(netip.Addr) bool
 
+	// MaxConnections bounds the connections Serve keeps open at once, over
+	// all its listeners (0 or negative: no limit). At the bound Serve stops
+	// accepting, so new connections wait in the kernel's listen backlog (a
+	// sibling worker sharing the listener takes them meanwhile) rather than
+	// each costing a goroutine and a read buffer here. Connections given to
+	// ServeConn are not counted.
+	MaxConnections int
+
 	ErrorLog *log.Logger // nil: log.Default()
 
 	initOnce   sync.Once
+	connSlots  chan struct{} // one token per open accepted connection, when MaxConnections > 0
+	quit       chan struct{} // closed by Shutdown and Close
+	quitOnce   sync.Once
 	serverLine []byte    // "Server: ...\r\n", or nil
 	largeBufs  sync.Pool // read buffers of MaxHeaderBytes + tailRoom
 
@@ -122,6 +133,10 @@ func (s *Server) init() {
 		}
 		size := s.maxHeaderBytes() + 2 + tailRoom
 		s.largeBufs.New = func() any { b := make([]byte, size); return &b }
+		if s.MaxConnections > 0 {
+			s.connSlots = make(chan struct{}, s.MaxConnections)
+		}
+		s.quit = make(chan struct{})
 	})
 }
 
@@ -202,8 +217,12 @@ func (s *Server) Serve(l net.Listener) error {
 	defer s.untrackListener(l)
 	var backoff time.Duration
 	for {
+		if !s.acquireSlot() {
+			return nil
+		}
 		nc, err := l.Accept()
 		if err != nil {
+			s.releaseSlot()
 			if s.shutting.Load() {
 				return nil
 			}
@@ -218,9 +237,42 @@ func (s *Server) Serve(l net.Listener) error {
 		}
 		backoff = 0
 		if c := s.track(nc); c != nil {
+			c.slot = s.connSlots != nil
 			go c.serve()
+		} else {
+			s.releaseSlot()
 		}
 	}
+}
+
+// acquireSlot waits until fewer than MaxConnections accepted connections
+// are open and takes a place for the next one; it reports false if the
+// server shuts down meanwhile.
+func (s *Server) acquireSlot() bool {
+	if s.connSlots == nil {
+		return true
+	}
+	select {
+	case s.connSlots <- struct{}{}:
+		return true
+	case <-s.quit:
+		return false
+	}
+}
+
+// releaseSlot gives back a place taken by acquireSlot.
+func (s *Server) releaseSlot() {
+	if s.connSlots != nil {
+		<-s.connSlots
+	}
+}
+
+// stopAccepting marks the server as shutting down and wakes Serve loops
+// waiting for a connection slot.
+func (s *Server) stopAccepting() {
+	s.shutting.Store(true)
+	s.quitOnce.Do(func() { close(s.quit) })
+	s.closeListeners()
 }
 
 // ServeConn serves requests on nc until it closes, blocking; it closes nc.
@@ -238,8 +290,8 @@ func (s *Server) ServeConn(nc net.Conn) {
 // returns once every connection is closed, or with ctx's error when ctx
 // ends first.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.shutting.Store(true)
-	s.closeListeners()
+	s.init()
+	s.stopAccepting()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -256,8 +308,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close closes the listeners and every connection now.
 func (s *Server) Close() error {
-	s.shutting.Store(true)
-	s.closeListeners()
+	s.init()
+	s.stopAccepting()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {

@@ -744,3 +744,72 @@ func TestServerAllocatesNothing(t *testing.T) {
 		t.Errorf("%v allocations per request", allocs)
 	}
 }
+
+// TestMaxConnections checks that at MaxConnections open connections the
+// server stops accepting, and that a closing connection lets the next one in.
+func TestMaxConnections(t *testing.T) {
+	_, addr := startServer(t, textHandler("hi"), func(s *Server) { s.MaxConnections = 2 })
+	get := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	var open []net.Conn
+	for range 2 {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(nc, get)
+		if _, err := http.ReadResponse(bufio.NewReader(nc), nil); err != nil {
+			t.Fatalf("connection %d: %v", len(open), err)
+		}
+		open = append(open, nc)
+	}
+	third, err := net.Dial("tcp", addr) // completes in the kernel's backlog
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	io.WriteString(third, get)
+	third.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	r := bufio.NewReader(third)
+	if _, err := r.ReadByte(); err == nil {
+		t.Fatal("a third connection was served over MaxConnections 2")
+	}
+	open[0].Close()
+	third.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("third connection after one closed: %v", err)
+	}
+	if got := bodyOf(resp); got != "hi" {
+		t.Errorf("third connection got %q", got)
+	}
+}
+
+// TestRefusedBodyResponseSurvives checks that a client still sending a
+// body the server refused gets the 413, rather than a reset that discards
+// it: the server must read and discard more than a small fixed amount.
+func TestRefusedBodyResponseSurvives(t *testing.T) {
+	_, addr := startServer(t, textHandler("hi"), func(s *Server) { s.LimitRequestBody = 1 << 20 })
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	const size = 4 << 20
+	go func() {
+		io.WriteString(nc, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4194304\r\n\r\n")
+		nc.Write(make([]byte, size))
+	}()
+	// Read only once the whole body is sent, as a client that writes
+	// before it reads does.
+	time.Sleep(300 * time.Millisecond)
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		t.Fatalf("reading the response: %v", err)
+	}
+	if resp.StatusCode != 413 {
+		t.Errorf("status %d, want 413", resp.StatusCode)
+	}
+}

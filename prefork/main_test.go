@@ -350,15 +350,16 @@ func newLogTail(t *testing.T, r io.ReadCloser) *logTail {
 	return lt
 }
 
-// await returns the next record with message msg that match accepts, failing
-// the test if none comes within timeout.
+// await returns the next record with message msg (any, if msg is empty)
+// that match accepts, failing the test if none comes within timeout.
+// Records passed over are dropped.
 func (lt *logTail) await(t *testing.T, msg string, match func(logRecord) bool, timeout time.Duration) logRecord {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
 		select {
 		case rec := <-lt.records:
-			if rec.Msg == msg && (match == nil || match(rec)) {
+			if (msg == "" || rec.Msg == msg) && (match == nil || match(rec)) {
 				return rec
 			}
 		case <-deadline:

@@ -64,10 +64,19 @@ func TestUSR1ReachesWorkers(t *testing.T) {
 	p := startSupervisor(t, ln, 2, false)
 	want := pidsOf(p.awaitReady(t, 2))
 	p.cmd.Process.Signal(syscall.SIGUSR1)
-	p.log.await(t, "reopening logs", nil, 5*time.Second)
+	// The parent's line and the workers' come in any order; await drops
+	// what it passes over, so wait for them in one go.
 	var got []int
-	for range want {
-		got = append(got, p.log.await(t, "test worker got SIGUSR1", nil, 5*time.Second).PID)
+	reopened := false
+	for len(got) < len(want) || !reopened {
+		rec := p.log.await(t, "", func(r logRecord) bool {
+			return r.Msg == "reopening logs" || r.Msg == "test worker got SIGUSR1"
+		}, 5*time.Second)
+		if rec.Msg == "reopening logs" {
+			reopened = true
+		} else {
+			got = append(got, rec.PID)
+		}
 	}
 	slices.Sort(got)
 	slices.Sort(want)

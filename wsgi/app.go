@@ -19,6 +19,15 @@ import (
 //go:embed boot.py
 var bootSource string
 
+// pythonHome is the prefix of the Python installation gowsgi was built
+// against (PyConfig.home), set at link time by the Makefile for a build
+// other than the system's:
+//
+//	-ldflags "-X github.com/gowsgi/gowsgi/wsgi.pythonHome=$(pkg-config --variable=prefix python3-embed)"
+//
+// Empty (the default build) lets Python find its prefix itself.
+var pythonHome string
+
 // Config is what Start needs to load an application.
 type Config struct {
 	// Spec names the application: "module:callable", "pkg.mod:obj.attr",
@@ -155,6 +164,7 @@ func initInterpreter(cfg *Config) error {
 		multiprocess:    boolInt(cfg.Multiprocess),
 		server_software: cstr(cfg.ServerSoftware),
 		errfd:           2,
+		home:            cstr(pythonHome),
 	}
 	if C.gw_init(&c) != 0 {
 		return ErrLoad

@@ -5,12 +5,17 @@
  * chunk (gw_next); everything Python-facing (the environ dict, start_response,
  * wsgi.input, wsgi.errors, iterating the response) happens here, holding the
  * GIL only for the length of a call. Only the public CPython C API is used so
- * the same source builds against 3.11 and newer.
+ * the same source builds against 3.11, 3.12 and 3.13; behaviour that differs
+ * is guarded by PY_VERSION_HEX.
+ *
+ * PY_SSIZE_T_CLEAN is deliberately not defined: before 3.13 it renames
+ * PyArg_Parse*, Py_BuildValue and PyObject_Call{Function,Method} to private
+ * _SizeT symbols, and no format string here uses '#', the only format it
+ * changes. (3.13 behaves as if it were always defined.)
  */
 #ifndef GOWSGI_BRIDGE_H
 #define GOWSGI_BRIDGE_H
 
-#define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 
@@ -137,6 +142,7 @@ typedef struct {
     int multiprocess;
     const char *server_software;
     int errfd; /* file descriptor wsgi.errors writes to */
+    const char *home; /* PyConfig.home, or "" to let Python find its prefix */
 } gw_config;
 
 /* interp.c */

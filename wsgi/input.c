@@ -304,7 +304,7 @@ PyObject *gw_input_new(gw_exec *ex, int64_t content_length) {
         in = NULL;
     }
     if (in == NULL) {
-        in = PyObject_New(InputObject, (PyTypeObject *)input_type);
+        in = (InputObject *)PyType_GenericAlloc((PyTypeObject *)input_type, 0);
         if (in == NULL)
             return NULL;
         in->buf = NULL;

@@ -34,6 +34,23 @@ static int set_argv(PyConfig *config, const gw_config *cfg) {
     return 0;
 }
 
+/* set_home points Python at the prefix of the build gowsgi was linked
+ * against, when the build recorded one (make build PYTHON=...). Left to
+ * itself Python infers its prefix from the executable's location, which for
+ * gowsgi says nothing about where the interpreter lives: a binary installed
+ * beside another installation's lib/pythonX.Y would take that standard
+ * library instead of falling back to the prefix compiled into libpython. */
+static int set_home(PyConfig *config, const gw_config *cfg) {
+    if (cfg->home == NULL || cfg->home[0] == '\0')
+        return 0;
+    PyStatus st = PyConfig_SetBytesString(config, &config->home, cfg->home);
+    if (PyStatus_Exception(st)) {
+        fprintf(stderr, "gowsgi: python home %s: %s\n", cfg->home, st.err_msg ? st.err_msg : "error");
+        return -1;
+    }
+    return 0;
+}
+
 /* boot runs boot.py's boot() with the settings, leaving gw_app set.
  * Failure leaves a Python exception set. */
 static int boot(const gw_config *cfg) {
@@ -66,16 +83,20 @@ static void report_boot_error(const char *spec) {
     PyObject *dict = PyModule_GetDict(gw_module);
     PyObject *loaderr = PyDict_GetItemString(dict, "AppLoadError"); /* borrowed */
     if (loaderr != NULL && PyErr_ExceptionMatches(loaderr)) {
+#if PY_VERSION_HEX >= 0x030C0000
+        PyObject *value = PyErr_GetRaisedException();
+#else
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
         PyErr_NormalizeException(&type, &value, &tb);
+        Py_XDECREF(type);
+        Py_XDECREF(tb);
+#endif
         PyObject *s = value ? PyObject_Str(value) : NULL;
         const char *msg = s ? PyUnicode_AsUTF8(s) : NULL;
         fprintf(stderr, "gowsgi: cannot load the application: %s\n", msg ? msg : "unknown error");
         Py_XDECREF(s);
-        Py_XDECREF(type);
         Py_XDECREF(value);
-        Py_XDECREF(tb);
         PyErr_Clear();
         return;
     }
@@ -93,7 +114,7 @@ int gw_init(const gw_config *cfg) {
     PyConfig_InitPythonConfig(&config);
     config.install_signal_handlers = 0;
     config.parse_argv = 0;
-    if (set_argv(&config, cfg) < 0) {
+    if (set_argv(&config, cfg) < 0 || set_home(&config, cfg) < 0) {
         PyConfig_Clear(&config);
         return -1;
     }

@@ -150,6 +150,13 @@ static PyObject *sr_call(PyObject *self, PyObject *args, PyObject *kwargs) {
             /* Too late to change the response: re-raise the app's error. */
             PyObject *t = PyTuple_GET_ITEM(exc_info, 0), *v = PyTuple_GET_ITEM(exc_info, 1),
                      *tb = PyTuple_GET_ITEM(exc_info, 2);
+#if PY_VERSION_HEX >= 0x030C0000
+            /* PyErr_Restore is deprecated; an exception carries its traceback */
+            if (PyExceptionInstance_Check(v)) {
+                PyErr_SetRaisedException(Py_NewRef(v));
+                return NULL;
+            }
+#endif
             Py_INCREF(t);
             Py_INCREF(v);
             Py_INCREF(tb);
@@ -311,7 +318,7 @@ PyObject *gw_start_response_new(gw_exec *ex) {
         return (PyObject *)sr;
     }
     Py_CLEAR(ex->sr); /* the app kept it; it was detached when its request ended */
-    sr = PyObject_New(StartResponseObject, (PyTypeObject *)sr_type);
+    sr = (StartResponseObject *)PyType_GenericAlloc((PyTypeObject *)sr_type, 0);
     if (sr == NULL)
         return NULL;
     sr->status = NULL;

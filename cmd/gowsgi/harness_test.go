@@ -22,7 +22,21 @@ import (
 
 var binary string
 
+// TestMain builds the binary under test, or with GOWSGI_TEST_BINARY set
+// uses that one (make test-matrix: gowsgi built against another CPython; a
+// relative path is taken from this package's directory).
 func TestMain(m *testing.M) {
+	if b := os.Getenv("GOWSGI_TEST_BINARY"); b != "" {
+		// not for the servers the tests start: GOWSGI_ is their settings
+		os.Unsetenv("GOWSGI_TEST_BINARY")
+		abs, err := filepath.Abs(b)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		binary = abs
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "gowsgi-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

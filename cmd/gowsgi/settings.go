@@ -63,6 +63,7 @@ type settings struct {
 	limitRequestFields    int
 	limitRequestFieldSize int
 	limitRequestBody      int64
+	maxConnections        int
 }
 
 // appFlags are the flags that say where the application is; serve and
@@ -189,6 +190,11 @@ func serveFlags() []cli.Flag {
 			Name: "backlog", Value: 2048, EnvVars: []string{"GOWSGI_BACKLOG"},
 			Usage: "most connections waiting to be accepted on each listener",
 		},
+		&cli.IntFlag{
+			Name: "max-connections", Value: 0, EnvVars: []string{"GOWSGI_MAX_CONNECTIONS"},
+			Usage: "most connections open at once in each worker; at it the worker stops accepting and new connections " +
+				"wait in the listen backlog (0: no limit)",
+		},
 		&cli.BoolFlag{
 			Name: "reuse-port", EnvVars: []string{"GOWSGI_REUSE_PORT"},
 			Usage: "set SO_REUSEPORT on TCP listeners",
@@ -299,6 +305,7 @@ func readSettings(c *cli.Context) (*settings, error) {
 		limitRequestFields:    c.Int("limit-request-fields"),
 		limitRequestFieldSize: c.Int("limit-request-field-size"),
 		limitRequestBody:      c.Int64("limit-request-body"),
+		maxConnections:        c.Int("max-connections"),
 	}
 	switch {
 	case s.workers < 1:
@@ -309,8 +316,8 @@ func readSettings(c *cli.Context) (*settings, error) {
 		return nil, fmt.Errorf("--keepalive, --timeout and --graceful-timeout must be 0 or more and --header-timeout 1 or more")
 	case s.limitRequestLine < 0 || s.limitRequestFields < 1 || s.limitRequestFieldSize < 0 || s.limitRequestBody < 0:
 		return nil, fmt.Errorf("--limit-request-* values must be 0 or more (--limit-request-fields at least 1)")
-	case s.maxRequests < 0 || s.maxRequestsJitter < 0 || s.maxWorkerMemoryMB < 0 || s.backlog < 1:
-		return nil, fmt.Errorf("--max-requests, --max-requests-jitter and --max-worker-memory must be 0 or more, --backlog 1 or more")
+	case s.maxRequests < 0 || s.maxRequestsJitter < 0 || s.maxWorkerMemoryMB < 0 || s.maxConnections < 0 || s.backlog < 1:
+		return nil, fmt.Errorf("--max-requests, --max-requests-jitter, --max-worker-memory and --max-connections must be 0 or more, --backlog 1 or more")
 	case len(s.binds) == 0:
 		return nil, fmt.Errorf("--bind needs an address")
 	}

@@ -107,6 +107,8 @@ func runWorker(s *settings) error {
 		HeaderTimeout: s.headerTimeout,
 		ErrorLog:      errorLog,
 
+		MaxConnections: s.maxConnections,
+
 		LimitRequestLine:      noLimitIfZero(s.limitRequestLine),
 		LimitRequestFields:    s.limitRequestFields,
 		LimitRequestFieldSize: noLimitIfZero(s.limitRequestFieldSize),
@@ -123,6 +125,7 @@ func runWorker(s *settings) error {
 	if err := prefork.NotifyReady(); err != nil {
 		log.Error("cannot tell the supervisor this worker is ready", "err", err)
 	}
+	serveDebug(log)
 	log.Info("booted", "app", s.spec, "threads", s.threads)
 
 	select {
