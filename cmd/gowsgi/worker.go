@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -69,6 +70,7 @@ func runWorker(s *settings) error {
 		}
 	}
 	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelError)
+	setProcs(s.threads)
 	app, err := wsgi.Start(wsgi.Config{
 		Spec:           s.spec,
 		PythonPath:     s.pythonPath,
@@ -172,4 +174,15 @@ func requestLimit(maxRequests, jitter int) int64 {
 		return 0
 	}
 	return int64(maxRequests + rand.IntN(jitter+1))
+}
+
+// setProcs gives the Go scheduler one P per CPU plus one per executor,
+// unless GOMAXPROCS is set: an executor inside the app holds its P in a
+// cgo call, and without the extra ones the connections would be left
+// fewer Ps than CPUs (measured: hello, wrk -c32, 1 worker on 2 cores,
+// 49-51k req/s with 2 Ps, 54-57k with 3).
+func setProcs(threads int) {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.NumCPU() + threads)
+	}
 }
