@@ -167,18 +167,28 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// commitHeld sends the head, if it has not gone out, and the body held
+// back behind it; after it, body bytes go out as they come.
+func (w *ResponseWriter) commitHeld() error {
+	if w.headSent {
+		return nil
+	}
+	w.commit(false)
+	if err := w.sendBody(w.body); err != nil {
+		return err
+	}
+	w.body = w.body[:0]
+	return nil
+}
+
 // Flush commits the head if it has not gone out (so the body is then
 // chunked, or close-delimited for HTTP/1.0) and sends every buffered byte.
 func (w *ResponseWriter) Flush() error {
 	if err := w.writable(); err != nil {
 		return err
 	}
-	if !w.headSent {
-		w.commit(false)
-		if err := w.sendBody(w.body); err != nil {
-			return err
-		}
-		w.body = w.body[:0]
+	if err := w.commitHeld(); err != nil {
+		return err
 	}
 	return w.send()
 }

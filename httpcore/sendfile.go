@@ -53,12 +53,8 @@ func (w *ResponseWriter) SendFile(f *os.File, offset, n int64) error {
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return err
 	}
-	if !w.headSent {
-		w.commit(false)
-		if err := w.sendBody(w.body); err != nil {
-			return err
-		}
-		w.body = w.body[:0]
+	if err := w.commitHeld(); err != nil {
+		return err
 	}
 	if n == 0 {
 		return nil
