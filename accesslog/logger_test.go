@@ -10,31 +10,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gowsgi/gowsgi/internal/race"
+	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
-
-// syncBuffer is an error log destination tests can read while it is written.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // waitFor polls cond until it holds, failing the test after 5 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -161,7 +143,7 @@ func TestFullQueueDropsWithoutBlocking(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pr.Close()
-	errorLog := &syncBuffer{}
+	errorLog := &syncbuf.Buffer{}
 	l, err := New(Config{
 		Path:        "/dev/fd/" + strconv.Itoa(int(pw.Fd())),
 		Format:      "%(r)s %(s)s",

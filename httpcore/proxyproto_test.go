@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
 
 // connInfoHandler answers with the request's ConnInfo.
@@ -59,7 +61,7 @@ func v2Addrs(src, dst string) []byte {
 }
 
 func TestProxyProtocol(t *testing.T) {
-	logged := &logBuffer{}
+	logged := &syncbuf.Buffer{}
 	_, addr := startServer(t, connInfoHandler, func(s *Server) {
 		s.ProxyProtocol = true
 		s.ProxyTrust = func(a netip.Addr) bool { return a == netip.MustParseAddr("127.0.0.1") }

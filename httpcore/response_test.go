@@ -4,6 +4,8 @@ import (
 	"log"
 	"strings"
 	"testing"
+
+	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
 
 // h builds a header list from name, value pairs.
@@ -254,7 +256,7 @@ func TestWriteToGoneClient(t *testing.T) {
 }
 
 func TestShortResponseLogged(t *testing.T) {
-	logged := &logBuffer{}
+	logged := &syncbuf.Buffer{}
 	handler := HandlerFunc(func(w *ResponseWriter, r *Request) {
 		w.WriteHeader([]byte("200 OK"), h("Content-Length", "10"))
 		w.Write([]byte("abc"))

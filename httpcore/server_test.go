@@ -2,19 +2,18 @@ package httpcore
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gowsgi/gowsgi/internal/race"
+	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
 
 // startServer serves h on a loopback port for the test's duration.
@@ -179,7 +178,7 @@ func TestBadRequestNotHandled(t *testing.T) {
 		called.Add(1)
 		w.WriteHeader([]byte("200 OK"), nil)
 	})
-	logged := &logBuffer{}
+	logged := &syncbuf.Buffer{}
 	_, addr := startServer(t, h, func(s *Server) {
 		s.MaxHeaderBytes = 1024
 		s.LimitRequestLine = 300
@@ -243,26 +242,6 @@ func TestBadRequestNotHandled(t *testing.T) {
 	if logged.String() != "" {
 		t.Errorf("refused requests logged: %s", logged)
 	}
-}
-
-// logBuffer collects what a Server logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was logged.
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestLimitDefaults(t *testing.T) {
@@ -524,7 +503,7 @@ func TestShutdownDeadline(t *testing.T) {
 }
 
 func TestTimeouts(t *testing.T) {
-	logged := &logBuffer{}
+	logged := &syncbuf.Buffer{}
 	_, addr := startServer(t, pathHandler, func(s *Server) {
 		s.KeepAlive = 100 * time.Millisecond
 		s.HeaderTimeout = 200 * time.Millisecond

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
 
 // testPKI is a CA, a server certificate for the loopback addresses and a
@@ -141,7 +143,7 @@ func tlsExchange(t testing.TB, addr string, cfg *tls.Config, raw string) (string
 
 func TestTLS(t *testing.T) {
 	pki := newTestPKI(t)
-	logged := &logBuffer{}
+	logged := &syncbuf.Buffer{}
 	_, addr := startServer(t, connInfoHandler, func(s *Server) {
 		s.TLSConfig = pki.serverConfig(t, false)
 		s.ErrorLog = log.New(logged, "", 0)
@@ -174,7 +176,7 @@ func TestTLS(t *testing.T) {
 
 func TestTLSRefused(t *testing.T) {
 	pki := newTestPKI(t)
-	logged := &logBuffer{}
+	logged := &syncbuf.Buffer{}
 	_, addr := startServer(t, connInfoHandler, func(s *Server) {
 		s.TLSConfig = pki.serverConfig(t, true)
 		s.HeaderTimeout = 300 * time.Millisecond

@@ -13,35 +13,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
-
-// logBuffer collects the server's output.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // server is a running `gowsgi serve`.
 type server struct {
 	cmd     *exec.Cmd
 	addr    string
 	workers int
-	log     *logBuffer
+	log     *syncbuf.Buffer
 	done    chan struct{}
 }
 
@@ -58,7 +41,7 @@ func freeAddr() string {
 // startServer starts gowsgi serving spec from dir (relative to the
 // repository root) with flags, and waits until every worker is ready.
 func startServer(cfg *config, dir, spec string, flags ...string) (*server, error) {
-	s := &server{addr: freeAddr(), workers: 1, log: &logBuffer{}, done: make(chan struct{})}
+	s := &server{addr: freeAddr(), workers: 1, log: &syncbuf.Buffer{}, done: make(chan struct{})}
 	for i, f := range flags {
 		if f == "--workers" {
 			s.workers, _ = strconv.Atoi(flags[i+1])

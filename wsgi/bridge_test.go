@@ -12,13 +12,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
 
 // The tests share one interpreter and one app (testdata/bridgeapp.py),
 // started on the main thread as a worker does.
 var (
 	testApp *App
-	errLog  lockedBuffer
+	errLog  syncbuf.Buffer
 )
 
 func init() { runtime.LockOSThread() }
@@ -42,23 +44,6 @@ func TestMain(m *testing.M) {
 		code = 1
 	}
 	os.Exit(code)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // recorder is a ResponseSink that keeps what it is given.

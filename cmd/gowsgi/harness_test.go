@@ -5,7 +5,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -14,10 +13,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
 
 var binary string
@@ -56,29 +56,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// logBuffer collects a process's output for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // server is a running bin/gowsgi serve.
 type server struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *logBuffer
+	log  *syncbuf.Buffer
 	done chan struct{}
 	err  error // from Wait, once done is closed
 }
@@ -96,7 +78,7 @@ func freePort(t *testing.T) string {
 // launch starts the binary with args and returns without waiting for it.
 func launch(t *testing.T, args ...string) *server {
 	t.Helper()
-	s := &server{log: &logBuffer{}, done: make(chan struct{})}
+	s := &server{log: &syncbuf.Buffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(binary, args...)
 	s.start(t)
 	return s

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
 
 // writeApp writes a module answering body to dir/name.py. Bodies of
@@ -270,7 +272,7 @@ func inheritedListener(t *testing.T) (*os.File, string) {
 
 func TestFdBind(t *testing.T) {
 	f, addr := inheritedListener(t)
-	s := &server{log: &logBuffer{}, done: make(chan struct{}), addr: addr}
+	s := &server{log: &syncbuf.Buffer{}, done: make(chan struct{}), addr: addr}
 	s.cmd = exec.Command(binary, "serve", "--bind", "fd://3", "--chdir", "testdata", "e2eapp:app")
 	s.cmd.ExtraFiles = []*os.File{f}
 	s.start(t)
@@ -282,7 +284,7 @@ func TestFdBind(t *testing.T) {
 
 func TestSystemdSocketActivation(t *testing.T) {
 	f, addr := inheritedListener(t)
-	s := &server{log: &logBuffer{}, done: make(chan struct{}), addr: addr}
+	s := &server{log: &syncbuf.Buffer{}, done: make(chan struct{}), addr: addr}
 	// LISTEN_PID must be gowsgi's own pid: the shell execs it, keeping $$.
 	s.cmd = exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" serve --chdir testdata e2eapp:app`, binary)
 	s.cmd.ExtraFiles = []*os.File{f}
