@@ -169,6 +169,12 @@ func (c *compiler) header(kind opKind, name string) {
 	c.ops = append(c.ops, op{kind: kind, slot: i})
 }
 
+// entryAtoms are the atoms printed from the entry's numbers alone.
+var entryAtoms = map[string]opKind{
+	"s": opStatus, "B": opBytes, "b": opBytesCLF,
+	"T": opSeconds, "D": opMicros, "M": opMillis, "L": opDecimal,
+}
+
 // atom appends the atom named key.
 func (c *compiler) atom(key string) {
 	switch key {
@@ -191,24 +197,12 @@ func (c *compiler) atom(key string) {
 		c.field(fieldQuery, false)
 	case "H":
 		c.field(fieldProto, false)
-	case "s":
-		c.ops = append(c.ops, op{kind: opStatus})
-	case "B":
-		c.ops = append(c.ops, op{kind: opBytes})
-	case "b":
-		c.ops = append(c.ops, op{kind: opBytesCLF})
+	case "s", "B", "b", "T", "D", "M", "L":
+		c.ops = append(c.ops, op{kind: entryAtoms[key]})
 	case "f":
 		c.header(opReqHeader, "referer")
 	case "a":
 		c.header(opReqHeader, "user-agent")
-	case "T":
-		c.ops = append(c.ops, op{kind: opSeconds})
-	case "D":
-		c.ops = append(c.ops, op{kind: opMicros})
-	case "M":
-		c.ops = append(c.ops, op{kind: opMillis})
-	case "L":
-		c.ops = append(c.ops, op{kind: opDecimal})
 	case "p":
 		c.literal("<" + strconv.Itoa(os.Getpid()) + ">")
 	default:
