@@ -242,7 +242,7 @@ static void end_request(gw_exec *ex) {
  * this call. The output stays valid until the executor's next call. */
 int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, int64_t content_length,
             uint64_t seq) {
-    PyEval_RestoreThread(ex->ts);
+    gw_restore(ex->ts);
     ex->seq = seq;
     gw_enter(ex);
     release_request(ex);
@@ -271,7 +271,7 @@ out:
     if (rc != GW_STREAM && rc != GW_FILE)
         end_request(ex);
     gw_leave(ex);
-    PyEval_SaveThread();
+    gw_save();
     return rc;
 }
 
@@ -279,7 +279,7 @@ out:
  * went away) ends the iteration early; either way close() is called when
  * the response ends. */
 int gw_next(gw_exec *ex, int stop) {
-    PyEval_RestoreThread(ex->ts);
+    gw_restore(ex->ts);
     gw_enter(ex);
     release_output(ex);
     int rc;
@@ -292,7 +292,7 @@ int gw_next(gw_exec *ex, int stop) {
     if (rc != GW_STREAM && rc != GW_FILE)
         end_request(ex);
     gw_leave(ex);
-    PyEval_SaveThread();
+    gw_save();
     return rc;
 }
 
@@ -324,12 +324,12 @@ gw_exec *gw_exec_new(int id) {
 /* gw_exec_free drops the executor's objects and its thread state. It runs
  * on the executor's own thread. */
 void gw_exec_free(gw_exec *ex) {
-    PyEval_RestoreThread(ex->ts);
+    gw_restore(ex->ts);
     release_request(ex);
     close_result(ex);
     Py_CLEAR(ex->sr);
     Py_CLEAR(ex->input);
-    PyEval_SaveThread();
+    gw_save();
     gw_thread_state_free(ex->ts);
     PyMem_RawFree(ex->hdrs);
     PyMem_RawFree(ex->body);

@@ -56,6 +56,10 @@ func runWorker(s *settings) error {
 			logs.reopen()
 		}
 	}()
+	// The supervisor's signals stay the worker's whatever the app installs.
+	wsgi.KeepSignals(func(sig, where string) {
+		log.Warn("the application tried to take a signal the server owns; the server keeps it", "signal", sig, "by", where)
+	}, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTTIN, syscall.SIGTTOU)
 	stuck := make(chan struct{}, 1)
 
 	listeners, err := prefork.WorkerListeners()
