@@ -46,17 +46,20 @@ type jobQueue struct {
 // and the queue seldom runs dry anyway.
 func (q *jobQueue) lone() bool { return q.inFlight.Load() <= 1 }
 
-// push queues j and wakes a parked executor unless one is spinning. It
+// push queues j and wakes a parked executor unless a spinning one will
+// take it: a spinner takes one job, so any job beyond the first waiting
+// wakes a parked executor too (waking one too many costs a futex; one too
+// few leaves a request queued behind another while an executor sleeps). It
 // reports whether an executor was idle, so the caller knows its request
 // will start at once.
 func (q *jobQueue) push(j *job) (idle bool) {
 	q.inFlight.Add(1)
 	q.mu.Lock()
 	q.jobs = append(q.jobs, j)
-	q.pending.Add(1)
+	waiting := q.pending.Add(1)
 	idle = q.spinner || len(q.parked) > 0
 	var wake *executor
-	if !q.spinner && len(q.parked) > 0 {
+	if (!q.spinner || waiting > 1) && len(q.parked) > 0 {
 		wake = q.parked[len(q.parked)-1]
 		q.parked = q.parked[:len(q.parked)-1]
 	}
