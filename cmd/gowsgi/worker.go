@@ -128,7 +128,7 @@ func runWorker(s *settings) error {
 		log.Error("cannot tell the supervisor this worker is ready", "err", err)
 	}
 	serveDebug(log)
-	log.Info("booted", "app", s.spec, "threads", s.threads)
+	log.Info("booted", "app", s.spec, "threads", s.threads, "procs", runtime.GOMAXPROCS(0))
 
 	select {
 	case sig := <-stop:
@@ -176,13 +176,16 @@ func requestLimit(maxRequests, jitter int) int64 {
 	return int64(maxRequests + rand.IntN(jitter+1))
 }
 
-// setProcs gives the Go scheduler one P per CPU plus one per executor,
-// unless GOMAXPROCS is set: an executor inside the app holds its P in a
-// cgo call, and without the extra ones the connections would be left
-// fewer Ps than CPUs (measured: hello, wrk -c32, 1 worker on 2 cores,
-// 49-51k req/s with 2 Ps, 54-57k with 3).
+// setProcs gives the Go scheduler one P per CPU the process may use plus
+// one per executor, unless GOMAXPROCS is set: an executor inside the app
+// holds its P in a cgo call, and without the extra ones the connections
+// would be left fewer Ps than CPUs (measured: hello, wrk -c32, 1 worker on
+// 2 cores, 49-51k req/s with 2 Ps, 54-57k with 3). The CPUs it may use are
+// the runtime's default, which honours a cgroup CPU quota (a container
+// limited to 1 CPU on a 32-core host gets 2, not 32); runtime.NumCPU would
+// count the host's.
 func setProcs(threads int) {
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.NumCPU() + threads)
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + threads)
 	}
 }
