@@ -34,6 +34,7 @@ type jobQueue struct {
 	parked  []*executor // idle executors waiting on their wake channel
 	spinner bool        // an executor is polling pending
 	closed  bool
+	refused bool // refuse was called: jobs are answered 503, not run
 
 	pending  atomic.Int32 // len(jobs) - head, for lock-free polling
 	waiting  atomic.Bool  // a Serve caller is polling for its response
@@ -55,6 +56,12 @@ func (q *jobQueue) lone() bool { return q.inFlight.Load() <= 1 }
 func (q *jobQueue) push(j *job) (idle bool) {
 	q.inFlight.Add(1)
 	q.mu.Lock()
+	if q.refused {
+		q.mu.Unlock()
+		j.outcome.Store(outcomeRefused)
+		j.done <- struct{}{}
+		return false
+	}
 	q.jobs = append(q.jobs, j)
 	waiting := q.pending.Add(1)
 	idle = q.spinner || len(q.parked) > 0
@@ -132,6 +139,22 @@ func (q *jobQueue) spin() bool {
 		if i%1024 == 1023 && (time.Now().After(deadline) || !q.lone()) {
 			return false
 		}
+	}
+}
+
+// refuse takes every waiting job off the queue, and refuses every later
+// one, signalling each as outcomeRefused for its waiter to answer.
+func (q *jobQueue) refuse() {
+	q.mu.Lock()
+	q.refused = true
+	var refused []*job
+	for j := q.popLocked(); j != nil; j = q.popLocked() {
+		refused = append(refused, j)
+	}
+	q.mu.Unlock()
+	for _, j := range refused {
+		j.outcome.Store(outcomeRefused)
+		j.done <- struct{}{}
 	}
 }
 
