@@ -58,9 +58,12 @@ type Config struct {
 	// connection. It must not block.
 	OnException func()
 	// OnStuck is called (from another goroutine) when a request is still
-	// running a few seconds after RequestTimeout was raised in it: its
-	// thread is in C code or asleep, where no exception reaches it. The
-	// request is described as "METHOD target (running 35s)".
+	// inside the app a few seconds after RequestTimeout was due: its thread
+	// is in C code or asleep (maybe holding the GIL), where no exception
+	// reaches it. The request has been answered 500 already; the worker
+	// should Refuse new requests, let the others finish for a while,
+	// AbandonRunning and exit. The request is described as "METHOD target
+	// (running 35s)".
 	OnStuck func(request string)
 }
 
@@ -78,7 +81,13 @@ type App struct {
 	onExc     func()
 	watchdog  *watchdog
 	closeOnce sync.Once
+	stuck     chan struct{} // closed when the watchdog abandons a request
+	stuckOnce sync.Once
 }
+
+// ErrStuck is returned by Close when a request is stuck in the app: the
+// interpreter cannot be finalized, and the process should exit.
+var ErrStuck = errors.New("wsgi: a request is stuck in the application; Python was not finalized")
 
 // registry maps executor ids to executors for the C callbacks.
 var registry []*executor
@@ -103,7 +112,7 @@ func Start(cfg Config) (*App, error) {
 	if err := initInterpreter(&cfg); err != nil {
 		return nil, err
 	}
-	a := &App{errorLog: cfg.ErrorLog, timeout: cfg.Timeout, onExc: cfg.OnException}
+	a := &App{errorLog: cfg.ErrorLog, timeout: cfg.Timeout, onExc: cfg.OnException, stuck: make(chan struct{})}
 	registry = make([]*executor, cfg.Threads)
 	ready := make(chan error, cfg.Threads)
 	for i := range registry {
@@ -124,8 +133,7 @@ func Start(cfg Config) (*App, error) {
 		return nil, err
 	}
 	if a.timeout > 0 {
-		a.watchdog = &watchdog{app: a, timeout: a.timeout, onStuck: cfg.OnStuck,
-			stop: make(chan struct{}), done: make(chan struct{})}
+		a.watchdog = newWatchdog(a, a.timeout, cfg.OnStuck)
 		go a.watchdog.run()
 	}
 	return a, nil
@@ -185,23 +193,41 @@ func boolInt(b bool) C.int {
 func (a *App) Serve(r *Request, sink ResponseSink) {
 	j := jobPool.Get().(*job)
 	j.req, j.sink = r, sink
+	j.outcome.Store(outcomeServed)
 	j.wait(&a.queue, a.queue.push(j))
-	j.req, j.sink = nil, nil
-	jobPool.Put(j)
+	if j.answer(j.outcome.Load()) {
+		j.req, j.sink = nil, nil
+		jobPool.Put(j)
+	}
 }
 
 // Close stops the executors once their current requests are done and
 // finalizes the interpreter (atexit handlers run). It must be called from
-// the goroutine that called Start, after every Serve has returned.
+// the goroutine that called Start, after every Serve has returned. If a
+// request is or gets stuck in the app, Close returns ErrStuck at once
+// without finalizing.
 func (a *App) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
+		// The watchdog keeps watching until the executors are done: a
+		// request that gets stuck meanwhile would otherwise hold Close
+		// for ever.
+		a.queue.close()
+		exited := make(chan struct{})
+		go func() {
+			a.wg.Wait()
+			close(exited)
+		}()
+		select {
+		case <-exited:
+		case <-a.stuck:
+			err = ErrStuck
+			return
+		}
 		if a.watchdog != nil {
 			close(a.watchdog.stop)
 			<-a.watchdog.done
 		}
-		a.queue.close()
-		a.wg.Wait()
 		if C.gw_finalize() != 0 {
 			err = fmt.Errorf("wsgi: Python finalization reported an error")
 		}

@@ -157,18 +157,16 @@ static int take_bytes(gw_exec *ex, PyObject *item) {
     return gw_body_append(ex, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item));
 }
 
-/* gather takes every item of a list or tuple response. */
+/* gather takes every item of a list or tuple response. The tuple (for a
+ * list, a snapshot: the list is the app's to change) is held with the
+ * output, since finish releases the result before Go reads the bytes. */
 static int gather(gw_exec *ex) {
-    PyObject *seq = ex->result;
-    if (PyList_CheckExact(seq)) {
-        /* a snapshot: the list is the app's, the tuple ours to hold */
-        seq = PyList_AsTuple(seq);
-        if (seq == NULL || gw_hold(ex, seq) < 0) {
-            Py_XDECREF(seq);
-            return fail(ex);
-        }
-        Py_DECREF(seq);
+    PyObject *seq = PyList_CheckExact(ex->result) ? PyList_AsTuple(ex->result) : Py_NewRef(ex->result);
+    if (seq == NULL || gw_hold(ex, seq) < 0) {
+        Py_XDECREF(seq);
+        return fail(ex);
     }
+    Py_DECREF(seq);
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(seq); i++) {
         if (take_bytes(ex, PyTuple_GET_ITEM(seq, i)) < 0)
             return fail(ex);

@@ -19,6 +19,9 @@ type job struct {
 	req  *Request
 	sink ResponseSink
 	done chan struct{}
+	// outcome says who answers once done is signalled: the executor did
+	// (outcomeServed), or the waiter must (see abandon.go).
+	outcome atomic.Int32
 }
 
 var jobPool = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
@@ -39,9 +42,13 @@ type executor struct {
 	headGiven bool
 
 	// seq numbers requests; seq and started describe the request in
-	// progress for the watchdog (started is zero when idle).
+	// progress for the watchdog (started is zero when idle). inApp is set
+	// while the executor is inside gw_call or gw_next: only then can the
+	// app be what holds the request up, and only then may the watchdog
+	// take the request from it (abandon).
 	seq     atomic.Uint64
 	started atomic.Int64
+	inApp   atomic.Bool
 	lineMu  sync.Mutex
 	line    []byte // "GET /path" of the request in progress, reused
 }
@@ -60,13 +67,17 @@ func (e *executor) run(ready chan<- error) {
 	}
 	ready <- nil
 	for j := e.app.queue.take(e); j != nil; j = e.app.queue.take(e) {
-		e.serve(j)
-		j.done <- struct{}{}
+		if e.serve(j) {
+			j.done <- struct{}{}
+		}
 	}
 	C.gw_exec_free(e.c)
 }
 
-func (e *executor) serve(j *job) {
+// serve runs j through the app and writes its response. It reports false
+// if the watchdog abandoned j meanwhile (its waiter answers it then, and
+// the executor leaves the sink alone).
+func (e *executor) serve(j *job) bool {
 	r := j.req
 	e.fields.build(r)
 	e.mu.Lock()
@@ -85,8 +96,15 @@ func (e *executor) serve(j *job) {
 		e.started.Store(time.Now().UnixNano())
 		defer e.started.Store(0)
 	}
+	e.inApp.Store(true)
 	rc := C.gw_call(e.c, bufp, &e.fields.fields[0], C.int(len(e.fields.fields)), C.int64_t(r.ContentLength), C.uint64_t(seq))
+	e.inApp.Store(false)
 	for rc == C.GW_STREAM || rc == C.GW_FILE {
+		if !e.owns(j) {
+			// abandoned mid-stream: end the iteration (close() runs)
+			C.gw_next(e.c, 1)
+			return false
+		}
 		var err error
 		if rc == C.GW_FILE {
 			err = e.sendFile(j)
@@ -97,7 +115,12 @@ func (e *executor) serve(j *job) {
 		if err != nil {
 			stop = 1
 		}
+		e.inApp.Store(true)
 		rc = C.gw_next(e.c, stop)
+		e.inApp.Store(false)
+	}
+	if !e.owns(j) {
+		return false
 	}
 	switch rc {
 	case C.GW_DONE:
@@ -110,6 +133,16 @@ func (e *executor) serve(j *job) {
 	e.mu.Lock()
 	e.cur = nil
 	e.mu.Unlock()
+	return true
+}
+
+// owns reports whether j is still e's to answer: the watchdog takes a
+// request only while e is inside the app, so once owns has said yes after
+// a call into the app, j stays e's until the next call.
+func (e *executor) owns(j *job) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cur == j
 }
 
 // current returns the request in progress for the watchdog: its sequence
