@@ -196,6 +196,8 @@ PyObject *gw_errors_stream(void);
 void gw_signals_keep(int sig);
 void gw_signals_prepare(void);
 void gw_signals_restore(void);
+void gw_signals_check(void);
+void gw_signals_release(void);
 int gw_signals_init(PyObject *module);
 
 /* gw_python_thread is set on the threads gowsgi gives a Python thread state

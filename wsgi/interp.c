@@ -150,6 +150,7 @@ int gw_init(const gw_config *cfg) {
 /* gw_finalize takes the GIL back on the main thread and finalizes the
  * interpreter: atexit handlers and pending finalizers run. */
 int gw_finalize(void) {
+    gw_signals_release();
     gw_restore(main_ts);
     Py_CLEAR(gw_app);
     int rc = Py_FinalizeEx();

@@ -7,8 +7,9 @@
  * as python3 ignores them) are recorded; once the boot module has set up
  * faulthandler, its handlers (the faults, and SIGUSR2, the watchdog's dump)
  * are recorded too. A Python attempt to take one is refused by boot.py's
- * guard on _signal.signal; after the app is loaded, any other change (C code
- * calling sigaction) is undone. Each attempt is reported to Go, once.
+ * guard on _signal.signal; any other change (C code calling sigaction) is
+ * undone once the app is loaded, and then every second while it serves.
+ * Each attempt is reported to Go, once.
  *
  * Faults. faulthandler's handler dumps every thread's traceback, puts back
  * the handler it replaced (Go's) and raises the signal again, which Go then
@@ -24,6 +25,7 @@
  */
 #include "bridge.h" /* Python.h defines _GNU_SOURCE: sigabbrev_np */
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -168,9 +170,9 @@ static PyObject *kept_signals(PyObject *self, PyObject *unused) {
     return set;
 }
 
-/* gw_signals_restore runs once the app is loaded: a kept signal whose
- * handler changed (C code called sigaction) gets the server's back. */
-void gw_signals_restore(void) {
+/* restore_changed gives a kept signal whose handler changed (C code called
+ * sigaction) the server's back, and reports it. */
+static void restore_changed(const char *where) {
     for (int sig = 1; sig < NSIG; sig++) {
         struct sigaction now;
         if (!kept[sig] || sigaction(sig, NULL, &now) < 0)
@@ -178,8 +180,40 @@ void gw_signals_restore(void) {
         if (now.sa_sigaction == kept_act[sig].sa_sigaction && now.sa_flags == kept_act[sig].sa_flags)
             continue;
         sigaction(sig, &kept_act[sig], NULL);
-        report(sig, "C code (sigaction) while the app loaded");
+        report(sig, where);
     }
+}
+
+/* serving is set while the app is loaded and Python not being finalized:
+ * the kept dispositions are final, and gw_signals_check may enforce them.
+ * Finalization takes faulthandler's handlers away, so it must not race a
+ * check that would put them back. */
+static pthread_mutex_t serving_mu = PTHREAD_MUTEX_INITIALIZER;
+static int serving;
+
+/* gw_signals_restore runs once the app is loaded (before any request). */
+void gw_signals_restore(void) {
+    pthread_mutex_lock(&serving_mu);
+    restore_changed("C code (sigaction) while the app loaded");
+    serving = 1;
+    pthread_mutex_unlock(&serving_mu);
+}
+
+/* gw_signals_check runs every second while the worker serves (Go's
+ * KeepSignals), for C code that installs a handler after the app loaded: a
+ * module imported by a request, a library set up on first use. */
+void gw_signals_check(void) {
+    pthread_mutex_lock(&serving_mu);
+    if (serving)
+        restore_changed("C code (sigaction) while serving");
+    pthread_mutex_unlock(&serving_mu);
+}
+
+/* gw_signals_release ends the checks before Python is finalized. */
+void gw_signals_release(void) {
+    pthread_mutex_lock(&serving_mu);
+    serving = 0;
+    pthread_mutex_unlock(&serving_mu);
 }
 
 static PyMethodDef signals_methods[] = {

@@ -15,7 +15,8 @@ import (
 )
 
 // TestAppCannotTakeServerSignals: an app that installs handlers for the
-// server's signals at import, from Python or through libc, still stops
+// server's signals at import, from Python or through libc, or through libc
+// in a request, still stops
 // gracefully on TERM: the request in flight completes, atexit handlers run,
 // and the log names each signal the app tried to take.
 func TestAppCannotTakeServerSignals(t *testing.T) {
@@ -24,13 +25,20 @@ func TestAppCannotTakeServerSignals(t *testing.T) {
 		want []string // in the log
 	}{
 		{"python", []string{"signal=SIGTERM", "signal=SIGINT", "signal=SIGHUP", "sig_take.py:"}},
-		{"libc", []string{"signal=SIGTERM", "C code (sigaction)"}},
+		{"libc", []string{"signal=SIGTERM", "C code (sigaction) while the app loaded"}},
+		{"later", []string{"signal=SIGTERM", "C code (sigaction) while serving"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.take, func(t *testing.T) {
 			dir := t.TempDir()
 			s := startServer(t, "sig_take:app", "--env", "SIG_DIR="+dir, "--env", "SIG_TAKE="+tt.take)
 			_, pid := s.get(t, "/")
+			if tt.take == "later" {
+				s.get(t, "/take")
+				eventually(t, 5*time.Second, "the worker takes SIGTERM back", func() bool {
+					return strings.Contains(s.serverLog(), "while serving")
+				})
+			}
 			c := s.dial(t)
 			c.send(t, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
 			eventually(t, 10*time.Second, "the request is in the app", func() bool {
