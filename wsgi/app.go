@@ -50,6 +50,10 @@ type Config struct {
 	ServerSoftware string
 	// ErrorLog receives application tracebacks; nil means log.Default().
 	ErrorLog *log.Logger
+	// ClientLog receives one line per request whose body the client broke
+	// (malformed, or cut off by a disconnect) when the app failed on it;
+	// nil means ErrorLog.
+	ClientLog *log.Logger
 	// Timeout, if positive, ends a request that runs longer: RequestTimeout
 	// is raised in the app's thread, so it unwinds and the client gets 500.
 	Timeout time.Duration
@@ -77,6 +81,7 @@ type App struct {
 	executors []*executor
 	wg        sync.WaitGroup
 	errorLog  *log.Logger
+	clientLog *log.Logger
 	timeout   time.Duration
 	onExc     func()
 	watchdog  *watchdog
@@ -109,10 +114,13 @@ func Start(cfg Config) (*App, error) {
 	if cfg.ErrorLog == nil {
 		cfg.ErrorLog = log.Default()
 	}
+	if cfg.ClientLog == nil {
+		cfg.ClientLog = cfg.ErrorLog
+	}
 	if err := initInterpreter(&cfg); err != nil {
 		return nil, err
 	}
-	a := &App{errorLog: cfg.ErrorLog, timeout: cfg.Timeout, onExc: cfg.OnException, stuck: make(chan struct{})}
+	a := &App{errorLog: cfg.ErrorLog, clientLog: cfg.ClientLog, timeout: cfg.Timeout, onExc: cfg.OnException, stuck: make(chan struct{})}
 	registry = make([]*executor, cfg.Threads)
 	ready := make(chan error, cfg.Threads)
 	for i := range registry {

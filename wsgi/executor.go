@@ -40,6 +40,7 @@ type executor struct {
 	mu        sync.Mutex
 	cur       *job
 	headGiven bool
+	bodyErr   error // why reading the request body failed: the client's doing
 
 	// seq numbers requests; seq and started describe the request in
 	// progress for the watchdog (started is zero when idle). inApp is set
@@ -81,7 +82,7 @@ func (e *executor) serve(j *job) bool {
 	r := j.req
 	e.fields.build(r)
 	e.mu.Lock()
-	e.cur, e.headGiven = j, false
+	e.cur, e.headGiven, e.bodyErr = j, false, nil
 	e.mu.Unlock()
 
 	var bufp *C.char
@@ -217,7 +218,24 @@ var (
 // fail logs the app's traceback and answers 500, or, when the head is
 // already out, breaks the connection so the client sees an incomplete
 // response rather than a truncated one passed off as whole.
+//
+// When the app failed after reading the request body failed (a malformed
+// chunked body, a client gone mid-upload), the fault is the client's: one
+// line goes to the client log, no traceback, and no response is written,
+// so that the server answers the broken request itself (400, 413, or
+// nothing to a client that is gone).
 func (e *executor) fail(j *job) {
+	e.mu.Lock()
+	bodyErr := e.bodyErr
+	e.mu.Unlock()
+	if bodyErr != nil {
+		e.app.clientLog.Printf("%s %s: the client broke the request body (%v); the app's error is not logged",
+			j.req.Method, j.req.URI, bodyErr)
+		if e.headGiven || j.sink.HeadSent() {
+			j.sink.Abort()
+		}
+		return
+	}
 	if e.app.onExc != nil {
 		e.app.onExc()
 	}

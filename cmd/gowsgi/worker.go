@@ -83,6 +83,7 @@ func runWorker(s *settings) error {
 		Argv:           os.Args,
 		ServerSoftware: "gowsgi/" + Version,
 		ErrorLog:       errorLog,
+		ClientLog:      slog.NewLogLogger(log.Handler(), slog.LevelInfo),
 		Timeout:        s.timeout,
 		OnException:    prefork.RecordException,
 		OnStuck: func(request string) {
