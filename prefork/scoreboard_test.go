@@ -114,6 +114,84 @@ func TestSlotConcurrent(t *testing.T) {
 	}
 }
 
+// TestExecutorSlots checks that the oldest busy executor is found whatever
+// newer requests run beside it, and that its request line reads back, cut
+// to its room.
+func TestExecutorSlots(t *testing.T) {
+	r, w := writableSlot(t)
+	if e, start := r.oldestExecutor(); e != -1 || !start.IsZero() {
+		t.Fatalf("idle slot: oldest executor %d since %v, want -1", e, start)
+	}
+	t0 := time.Unix(1000, 0)
+	long := strings.Repeat("y", 200)
+	w.executors[3].busy(t0, []byte("GET"), []byte(long))
+	w.executors[1].busy(t0.Add(time.Second), []byte("POST"), []byte("/newer"))
+	w.executors[7].busy(t0.Add(-time.Second), []byte("GET"), []byte("/finished"))
+	w.executors[7].idle()
+	e, start := r.oldestExecutor()
+	if e != 3 || !start.Equal(t0) {
+		t.Fatalf("oldest executor %d since %v, want 3 since %v", e, start, t0)
+	}
+	if req, start := r.executors[3].read(); req != ("GET " + long)[:executorTextSize] || !start.Equal(t0) {
+		t.Errorf("executor 3 reads %q since %v", req, start)
+	}
+	w.executors[3].idle()
+	if e, _ := r.oldestExecutor(); e != 1 {
+		t.Errorf("after executor 3 is idle, oldest is %d, want 1", e)
+	}
+	if req, start := r.executors[3].read(); req != "" || !start.IsZero() {
+		t.Errorf("idle executor reads %q since %v", req, start)
+	}
+}
+
+func TestExecutorSlotAllocatesNothing(t *testing.T) {
+	_, w := writableSlot(t)
+	method, target := []byte("GET"), []byte("/index.html")
+	now := time.Now()
+	if n := testing.AllocsPerRun(1000, func() {
+		w.executors[5].busy(now, method, target)
+		w.executors[5].idle()
+	}); n != 0 {
+		t.Errorf("busy and idle allocate %v times per request", n)
+	}
+}
+
+// TestExecutorSlotConcurrent runs executors side by side while reading, and
+// checks that every read is a request its executor wrote, never a mix.
+func TestExecutorSlotConcurrent(t *testing.T) {
+	r, w := writableSlot(t)
+	targets := []string{"/a", "/bbbbbbbbbbbbbbbbbbbb", "/cccccccccccccccccccccccccccccccccccccccc"}
+	var wg sync.WaitGroup
+	for e := range 4 {
+		wg.Go(func() {
+			for i := range 2000 {
+				w.executors[e].busy(time.Now(), []byte("GET"), []byte(targets[i%len(targets)]))
+				w.executors[e].idle()
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		for e := range 4 {
+			if req, _ := r.executors[e].read(); req != "" && !slices.Contains(targets, strings.TrimPrefix(req, "GET ")) {
+				t.Fatalf("executor %d: read a request never written: %q", e, req)
+			}
+		}
+	}
+	if e, _ := r.oldestExecutor(); e != -1 {
+		t.Errorf("executor %d busy after every request finished", e)
+	}
+}
+
 // TestKilledWorkerLogNamesItsRequest kills a worker in the middle of a
 // request and checks that the exit's log line names the request.
 func TestKilledWorkerLogNamesItsRequest(t *testing.T) {
