@@ -16,7 +16,7 @@ import (
 const (
 	defaultGracefulTimeout = 30 * time.Second
 	defaultBootTimeout     = 60 * time.Second
-	fastStopGrace          = time.Second            // SIGINT to SIGKILL in a fast stop
+	fastStopGrace          = time.Second     // SIGINT to SIGKILL in a fast stop
 	killWait               = 5 * time.Second // how long SIGKILLed workers get to be reaped
 	tickInterval           = time.Second     // how often heartbeats, stuck requests, memory and pending recycles are checked
 	maxBootFailures        = 5               // consecutive workers dying before ready, before any was
@@ -101,11 +101,11 @@ type arbiter struct {
 	onReopenLogs     func()
 	reg              *registry
 
-	target   int       // how many active workers to keep: Workers, changed by TTIN and TTOU
-	workers  []*worker // every worker not yet reaped, in order of start
-	events   chan event
-	signals  chan os.Signal
-	done     chan struct{} // closed when Run returns
+	target    int       // how many active workers to keep: Workers, changed by TTIN and TTOU
+	workers   []*worker // every worker not yet reaped, in order of start
+	events    chan event
+	signals   chan os.Signal
+	done      chan struct{}        // closed when Run returns
 	failures  int                  // workers in a row that died before ready, before any was
 	everReady bool                 // a worker has served: failures no longer stop Run
 	slots     map[int]*slotBackoff // the crash-loop back-off of worker slots, by id
