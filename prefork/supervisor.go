@@ -148,18 +148,28 @@ type arbiter struct {
 // resident memory exceeds MaxWorkerMemory; if the replacement fails to
 // boot, the old worker keeps serving and the recycle is tried again a
 // second later. A ready worker whose heartbeat
-// stops for HeartbeatTimeout is killed. A worker that exits or is killed
-// after it was ready is replaced, after a short pause that lets a stop
-// signal sent to the whole process group (Ctrl-C) reach the supervisor
-// first. When a worker dies, the log says which request it was serving.
+// stops for HeartbeatTimeout is killed, and so is one with a request (see
+// ExecutorBusy) older than RequestTimeout plus StuckKillMargin. When a
+// worker dies, the log says which request it was serving.
 //
-// A worker (not one started for a reload or a recycle) that exits with
-// ExitBootFailed before it is ready means the application cannot be loaded:
-// Run stops the other workers gracefully and returns an error (the worker
-// has already printed the reason to its stderr, which is the supervisor's).
-// Five workers in a row dying before ready for any other reason, including
-// missing BootTimeout, are an error too, as is failing to start a worker at
-// all.
+// A worker that exits or is killed without being told to is replaced after
+// a crash-loop back-off of its slot (its worker id), which the log states
+// with how long the worker lived: 100ms after the first exit, doubling with
+// each exit in a row up to 30s; a worker that outlives 30s resets its
+// slot's count. The pause also lets a stop signal sent to the whole process
+// group (Ctrl-C) reach the supervisor first. The other slots serve on.
+// Stops, reloads, TTIN, TTOU and recycles are never delayed by it; a
+// restart still waiting is cancelled by a stop, and by TTOU before any
+// serving worker is stopped.
+//
+// Until a worker (not one started for a reload or a recycle) has become
+// ready, one that exits with ExitBootFailed means the application cannot
+// be loaded: Run stops the other workers gracefully and returns an error
+// (the worker has already printed the reason to its stderr, which is the
+// supervisor's). Five workers in a row dying before ready for any other
+// reason, including missing BootTimeout, are an error too. Once a worker
+// has served, such failures are backed off like crashes while the other
+// workers serve on. Failing to start a worker process at all is an error.
 //
 // Workers are killed if the supervisor dies (Linux parent-death signal
 // SIGKILL), so they never outlive it. Their stdin is /dev/null; stdout and
