@@ -70,25 +70,32 @@ func TestSlot(t *testing.T) {
 func TestSlotAllocatesNothing(t *testing.T) {
 	_, w := writableSlot(t)
 	method, target := []byte("GET"), []byte("/index.html")
+	now := time.Now()
 	if n := testing.AllocsPerRun(1000, func() {
 		w.begin(method, target)
+		w.executors[5].busy(now, method, target)
+		w.executors[5].idle()
 		w.end()
 	}); n != 0 {
-		t.Errorf("begin and end allocate %v times per request", n)
+		t.Errorf("begin, busy, idle and end allocate %v times per request", n)
 	}
 }
 
-// TestSlotConcurrent writes from several goroutines while reading, and
-// checks that every read is a request that was written, never a mix.
+// TestSlotConcurrent writes from several goroutines, each an executor,
+// while reading, and checks that every read, of the slot's latest request
+// or of an executor's, is a request that was written, never a mix.
 func TestSlotConcurrent(t *testing.T) {
 	r, w := writableSlot(t)
 	targets := []string{"/a", "/bbbbbbbbbbbbbbbbbbbb", "/cccccccccccccccccccccccccccccccccccccccccccccccccc"}
 	var wg sync.WaitGroup
 	const perWriter = 2000
-	for _, target := range targets {
+	for e := range targets {
 		wg.Go(func() {
-			for range perWriter {
-				w.begin([]byte("GET"), []byte(target))
+			for i := range perWriter {
+				target := []byte(targets[(e+i)%len(targets)])
+				w.begin([]byte("GET"), target)
+				w.executors[e].busy(time.Now(), []byte("GET"), target)
+				w.executors[e].idle()
 				w.end()
 			}
 		})
@@ -104,10 +111,19 @@ func TestSlotConcurrent(t *testing.T) {
 			reading = false
 		default:
 		}
-		st := r.read()
-		if st.request != "" && !strings.HasPrefix(st.request, "GET /") || len(st.request) > 0 && !slices.Contains(targets, st.request[4:]) {
-			t.Fatalf("read a request never written: %q", st.request)
+		reads := []string{r.read().request}
+		for e := range targets {
+			req, _ := r.executors[e].read()
+			reads = append(reads, req)
 		}
+		for _, req := range reads {
+			if req != "" && !slices.Contains(targets, strings.TrimPrefix(req, "GET ")) {
+				t.Fatalf("read a request never written: %q", req)
+			}
+		}
+	}
+	if e, _ := r.oldestExecutor(); e != -1 {
+		t.Errorf("executor %d busy after every request finished", e)
 	}
 	if st := r.read(); st.requests != uint64(len(targets)*perWriter) || st.request != "" {
 		t.Errorf("after all requests: %q, %d requests; want idle, %d", st.request, st.requests, len(targets)*perWriter)
@@ -141,54 +157,6 @@ func TestExecutorSlots(t *testing.T) {
 	}
 	if req, start := r.executors[3].read(); req != "" || !start.IsZero() {
 		t.Errorf("idle executor reads %q since %v", req, start)
-	}
-}
-
-func TestExecutorSlotAllocatesNothing(t *testing.T) {
-	_, w := writableSlot(t)
-	method, target := []byte("GET"), []byte("/index.html")
-	now := time.Now()
-	if n := testing.AllocsPerRun(1000, func() {
-		w.executors[5].busy(now, method, target)
-		w.executors[5].idle()
-	}); n != 0 {
-		t.Errorf("busy and idle allocate %v times per request", n)
-	}
-}
-
-// TestExecutorSlotConcurrent runs executors side by side while reading, and
-// checks that every read is a request its executor wrote, never a mix.
-func TestExecutorSlotConcurrent(t *testing.T) {
-	r, w := writableSlot(t)
-	targets := []string{"/a", "/bbbbbbbbbbbbbbbbbbbb", "/cccccccccccccccccccccccccccccccccccccccc"}
-	var wg sync.WaitGroup
-	for e := range 4 {
-		wg.Go(func() {
-			for i := range 2000 {
-				w.executors[e].busy(time.Now(), []byte("GET"), []byte(targets[i%len(targets)]))
-				w.executors[e].idle()
-			}
-		})
-	}
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	for reading := true; reading; {
-		select {
-		case <-done:
-			reading = false
-		default:
-		}
-		for e := range 4 {
-			if req, _ := r.executors[e].read(); req != "" && !slices.Contains(targets, strings.TrimPrefix(req, "GET ")) {
-				t.Fatalf("executor %d: read a request never written: %q", e, req)
-			}
-		}
-	}
-	if e, _ := r.oldestExecutor(); e != -1 {
-		t.Errorf("executor %d busy after every request finished", e)
 	}
 }
 
