@@ -61,6 +61,14 @@ type Config struct {
 	// request (an exception, a timeout, a broken response): 500 or a cut
 	// connection. It must not block.
 	OnException func()
+	// ExecutorBusy, if set with Timeout, is called on executor i's thread
+	// each time it enters the app for a request (method and target are
+	// valid during the call only), and ExecutorIdle each time it comes
+	// back (time spent writing to the client is outside): for a supervisor
+	// that watches for executors stuck in the app from outside the
+	// process. Neither may block.
+	ExecutorBusy func(executor int, started time.Time, method, target []byte)
+	ExecutorIdle func(executor int)
 	// OnStuck is called (from another goroutine) when a request is still
 	// inside the app a few seconds after RequestTimeout was due: its thread
 	// is in C code or asleep (maybe holding the GIL), where no exception
@@ -84,6 +92,8 @@ type App struct {
 	clientLog *log.Logger
 	timeout   time.Duration
 	onExc     func()
+	onBusy    func(executor int, started time.Time, method, target []byte)
+	onIdle    func(executor int)
 	watchdog  *watchdog
 	closeOnce sync.Once
 	stuck     chan struct{} // closed when the watchdog abandons a request
@@ -120,7 +130,11 @@ func Start(cfg Config) (*App, error) {
 	if err := initInterpreter(&cfg); err != nil {
 		return nil, err
 	}
-	a := &App{errorLog: cfg.ErrorLog, clientLog: cfg.ClientLog, timeout: cfg.Timeout, onExc: cfg.OnException, stuck: make(chan struct{})}
+	a := &App{errorLog: cfg.ErrorLog, clientLog: cfg.ClientLog, timeout: cfg.Timeout, onExc: cfg.OnException,
+		stuck: make(chan struct{})}
+	if a.timeout > 0 && cfg.ExecutorBusy != nil && cfg.ExecutorIdle != nil {
+		a.onBusy, a.onIdle = cfg.ExecutorBusy, cfg.ExecutorIdle
+	}
 	registry = make([]*executor, cfg.Threads)
 	ready := make(chan error, cfg.Threads)
 	for i := range registry {

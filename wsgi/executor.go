@@ -97,9 +97,9 @@ func (e *executor) serve(j *job) bool {
 		e.started.Store(time.Now().UnixNano())
 		defer e.started.Store(0)
 	}
-	e.inApp.Store(true)
+	e.enterApp(r)
 	rc := C.gw_call(e.c, bufp, &e.fields.fields[0], C.int(len(e.fields.fields)), C.int64_t(r.ContentLength), C.uint64_t(seq))
-	e.inApp.Store(false)
+	e.leaveApp()
 	for rc == C.GW_STREAM || rc == C.GW_FILE {
 		if !e.owns(j) {
 			// abandoned mid-stream: end the iteration (close() runs)
@@ -116,9 +116,9 @@ func (e *executor) serve(j *job) bool {
 		if err != nil {
 			stop = 1
 		}
-		e.inApp.Store(true)
+		e.enterApp(r)
 		rc = C.gw_next(e.c, stop)
-		e.inApp.Store(false)
+		e.leaveApp()
 	}
 	if !e.owns(j) {
 		return false
@@ -135,6 +135,24 @@ func (e *executor) serve(j *job) bool {
 	e.cur = nil
 	e.mu.Unlock()
 	return true
+}
+
+// enterApp marks e as inside the app with r, for the watchdog and, through
+// ExecutorBusy, the supervisor. Time spent writing to the client between
+// calls is not the app's, so it is outside.
+func (e *executor) enterApp(r *Request) {
+	e.inApp.Store(true)
+	if e.app.onBusy != nil {
+		e.app.onBusy(e.id, time.Now(), r.Method, r.URI)
+	}
+}
+
+// leaveApp marks e as out of the app.
+func (e *executor) leaveApp() {
+	e.inApp.Store(false)
+	if e.app.onIdle != nil {
+		e.app.onIdle(e.id)
+	}
 }
 
 // owns reports whether j is still e's to answer: the watchdog takes a
