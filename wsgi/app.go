@@ -50,6 +50,10 @@ type Config struct {
 	ServerSoftware string
 	// ErrorLog receives application tracebacks; nil means log.Default().
 	ErrorLog *log.Logger
+	// ClientLog receives one line per request whose body the client broke
+	// (malformed, or cut off by a disconnect) when the app failed on it;
+	// nil means ErrorLog.
+	ClientLog *log.Logger
 	// Timeout, if positive, ends a request that runs longer: RequestTimeout
 	// is raised in the app's thread, so it unwinds and the client gets 500.
 	Timeout time.Duration
@@ -57,6 +61,14 @@ type Config struct {
 	// request (an exception, a timeout, a broken response): 500 or a cut
 	// connection. It must not block.
 	OnException func()
+	// ExecutorBusy, if set with Timeout, is called on executor i's thread
+	// each time it enters the app for a request (method and target are
+	// valid during the call only), and ExecutorIdle each time it comes
+	// back (time spent writing to the client is outside): for a supervisor
+	// that watches for executors stuck in the app from outside the
+	// process. Neither may block.
+	ExecutorBusy func(executor int, started time.Time, method, target []byte)
+	ExecutorIdle func(executor int)
 	// OnStuck is called (from another goroutine) when a request is still
 	// inside the app a few seconds after RequestTimeout was due: its thread
 	// is in C code or asleep (maybe holding the GIL), where no exception
@@ -77,8 +89,11 @@ type App struct {
 	executors []*executor
 	wg        sync.WaitGroup
 	errorLog  *log.Logger
+	clientLog *log.Logger
 	timeout   time.Duration
 	onExc     func()
+	onBusy    func(executor int, started time.Time, method, target []byte)
+	onIdle    func(executor int)
 	watchdog  *watchdog
 	closeOnce sync.Once
 	stuck     chan struct{} // closed when the watchdog abandons a request
@@ -109,10 +124,17 @@ func Start(cfg Config) (*App, error) {
 	if cfg.ErrorLog == nil {
 		cfg.ErrorLog = log.Default()
 	}
+	if cfg.ClientLog == nil {
+		cfg.ClientLog = cfg.ErrorLog
+	}
 	if err := initInterpreter(&cfg); err != nil {
 		return nil, err
 	}
-	a := &App{errorLog: cfg.ErrorLog, timeout: cfg.Timeout, onExc: cfg.OnException, stuck: make(chan struct{})}
+	a := &App{errorLog: cfg.ErrorLog, clientLog: cfg.ClientLog, timeout: cfg.Timeout, onExc: cfg.OnException,
+		stuck: make(chan struct{})}
+	if a.timeout > 0 && cfg.ExecutorBusy != nil && cfg.ExecutorIdle != nil {
+		a.onBusy, a.onIdle = cfg.ExecutorBusy, cfg.ExecutorIdle
+	}
 	registry = make([]*executor, cfg.Threads)
 	ready := make(chan error, cfg.Threads)
 	for i := range registry {

@@ -40,6 +40,7 @@ type executor struct {
 	mu        sync.Mutex
 	cur       *job
 	headGiven bool
+	bodyErr   error // why reading the request body failed: the client's doing
 
 	// seq numbers requests; seq and started describe the request in
 	// progress for the watchdog (started is zero when idle). inApp is set
@@ -81,7 +82,7 @@ func (e *executor) serve(j *job) bool {
 	r := j.req
 	e.fields.build(r)
 	e.mu.Lock()
-	e.cur, e.headGiven = j, false
+	e.cur, e.headGiven, e.bodyErr = j, false, nil
 	e.mu.Unlock()
 
 	var bufp *C.char
@@ -96,9 +97,9 @@ func (e *executor) serve(j *job) bool {
 		e.started.Store(time.Now().UnixNano())
 		defer e.started.Store(0)
 	}
-	e.inApp.Store(true)
+	e.enterApp(r)
 	rc := C.gw_call(e.c, bufp, &e.fields.fields[0], C.int(len(e.fields.fields)), C.int64_t(r.ContentLength), C.uint64_t(seq))
-	e.inApp.Store(false)
+	e.leaveApp()
 	for rc == C.GW_STREAM || rc == C.GW_FILE {
 		if !e.owns(j) {
 			// abandoned mid-stream: end the iteration (close() runs)
@@ -115,9 +116,9 @@ func (e *executor) serve(j *job) bool {
 		if err != nil {
 			stop = 1
 		}
-		e.inApp.Store(true)
+		e.enterApp(r)
 		rc = C.gw_next(e.c, stop)
-		e.inApp.Store(false)
+		e.leaveApp()
 	}
 	if !e.owns(j) {
 		return false
@@ -134,6 +135,24 @@ func (e *executor) serve(j *job) bool {
 	e.cur = nil
 	e.mu.Unlock()
 	return true
+}
+
+// enterApp marks e as inside the app with r, for the watchdog and, through
+// ExecutorBusy, the supervisor. Time spent writing to the client between
+// calls is not the app's, so it is outside.
+func (e *executor) enterApp(r *Request) {
+	e.inApp.Store(true)
+	if e.app.onBusy != nil {
+		e.app.onBusy(e.id, time.Now(), r.Method, r.URI)
+	}
+}
+
+// leaveApp marks e as out of the app.
+func (e *executor) leaveApp() {
+	e.inApp.Store(false)
+	if e.app.onIdle != nil {
+		e.app.onIdle(e.id)
+	}
 }
 
 // owns reports whether j is still e's to answer: the watchdog takes a
@@ -217,7 +236,24 @@ var (
 // fail logs the app's traceback and answers 500, or, when the head is
 // already out, breaks the connection so the client sees an incomplete
 // response rather than a truncated one passed off as whole.
+//
+// When the app failed after reading the request body failed (a malformed
+// chunked body, a client gone mid-upload), the fault is the client's: one
+// line goes to the client log, no traceback, and no response is written,
+// so that the server answers the broken request itself (400, 413, or
+// nothing to a client that is gone).
 func (e *executor) fail(j *job) {
+	e.mu.Lock()
+	bodyErr := e.bodyErr
+	e.mu.Unlock()
+	if bodyErr != nil {
+		e.app.clientLog.Printf("%s %s: the client broke the request body (%v); the app's error is not logged",
+			j.req.Method, j.req.URI, bodyErr)
+		if e.headGiven || j.sink.HeadSent() {
+			j.sink.Abort()
+		}
+		return
+	}
 	if e.app.onExc != nil {
 		e.app.onExc()
 	}

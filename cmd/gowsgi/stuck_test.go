@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -144,4 +146,43 @@ func TestStuckWorkerOthersNeverNotice(t *testing.T) {
 		}
 	}
 	t.Logf("the other worker served %d requests on one connection while worker %s was stuck", served, stuckPid)
+}
+
+// TestParentKillsWorkerStuckWithoutItsHelp: a worker that cannot act at
+// all (stopped with SIGSTOP while its request is inside the app, so its own
+// watchdog never runs) is killed by the parent once the request has been
+// inside the app past --timeout plus the parent's margin, the parent's log
+// names the request and its age, and a new worker serves.
+func TestParentKillsWorkerStuckWithoutItsHelp(t *testing.T) {
+	s, dir := startStuckServer(t)
+	c := s.dial(t)
+	pid := c.pidOn(t)
+	c.send(t, "GET /regex HTTP/1.1\r\nHost: t\r\n\r\n")
+	waitEntered(t, dir, pid)
+	var p int
+	fmt.Sscan(pid, &p)
+	if err := syscall.Kill(p, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(p, syscall.SIGKILL) })
+	// Until the parent acts, new connections wait in the listen backlog.
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(s.serverLog(), "killing its worker"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the parent did not kill stopped worker %s", pid)
+		}
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if code, body := s.get(t, "/pid"); code == 200 && strings.TrimSpace(body) != pid {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stopped worker %s not replaced", pid)
+		}
+	}
+	log := s.serverLog()
+	for _, want := range []string{"request stuck past the timeout; killing its worker", "GET /regex"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
 }

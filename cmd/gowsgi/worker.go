@@ -87,8 +87,11 @@ func runWorker(s *settings) error {
 		Argv:           os.Args,
 		ServerSoftware: "gowsgi/" + Version,
 		ErrorLog:       errorLog,
+		ClientLog:      slog.NewLogLogger(log.Handler(), slog.LevelInfo),
 		Timeout:        s.timeout,
 		OnException:    prefork.RecordException,
+		ExecutorBusy:   prefork.ExecutorBusy,
+		ExecutorIdle:   prefork.ExecutorIdle,
 		OnStuck: func(request string) {
 			log.Error("request stuck outside Python bytecode past --timeout (C code, or a thread holding the GIL); "+
 				"answered 500, dumping tracebacks and replacing this worker", "request", request, "timeout", s.timeout)
