@@ -119,6 +119,7 @@ typedef struct gw_exec {
     PyObject *input;  /* wsgi.input object */
     PyObject *result; /* iterable the app returned */
     PyObject *iter;   /* its iterator while streaming */
+    PyObject *ctx;    /* the request's contextvars context, entered while the app runs */
     PyObject **held;  /* objects whose bytes the output points into */
     int nheld;
     int capheld;
