@@ -123,6 +123,7 @@ type Server struct {
 	drained     chan struct{} // closed once shutting and no connection remains
 	drainedOnce sync.Once
 	mu          sync.Mutex
+	closed      bool // Close was called; guarded by mu
 	listeners   map[net.Listener]struct{}
 	conns       map[*conn]struct{}
 }
@@ -239,7 +240,9 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		backoff = 0
-		if c := s.track(nc); c != nil {
+		// Accepted before the listener closed, even if Shutdown has
+		// begun: its client is sending, so it is served, not dropped.
+		if c := s.track(nc, true); c != nil {
 			c.slot = s.connSlots != nil
 			go c.serve()
 		} else {
@@ -283,7 +286,7 @@ func (s *Server) stopAccepting() {
 // accepted connections.
 func (s *Server) ServeConn(nc net.Conn) {
 	s.init()
-	if c := s.track(nc); c != nil {
+	if c := s.track(nc, false); c != nil {
 		c.serve()
 	}
 }
@@ -313,6 +316,7 @@ func (s *Server) Close() error {
 	s.stopAccepting()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	for c := range s.conns {
 		c.state.Store(stateClosed)
 		c.raw.Close()
@@ -335,10 +339,11 @@ func (s *Server) trackListener(l net.Listener) bool {
 	return true
 }
 
-// untrackListener forgets l.
+// untrackListener forgets l, whose Serve loop has ended.
 func (s *Server) untrackListener(l net.Listener) {
 	s.mu.Lock()
 	delete(s.listeners, l)
+	s.noteDrained()
 	s.mu.Unlock()
 }
 
@@ -351,12 +356,13 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// track wraps nc in a conn and records it, or closes nc and returns nil if
-// the server is shutting down.
-func (s *Server) track(nc net.Conn) *conn {
+// track wraps nc in a conn and records it. After Close, and once the
+// server is shutting down for a connection given to ServeConn (not
+// accepted), nc is closed instead and track returns nil.
+func (s *Server) track(nc net.Conn, accepted bool) *conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.shutting.Load() {
+	if s.closed || (!accepted && s.shutting.Load()) {
 		nc.Close()
 		return nil
 	}
@@ -389,10 +395,11 @@ func (s *Server) hurryNew() {
 	s.noteDrained()
 }
 
-// noteDrained closes drained once the server shuts down and the last
+// noteDrained closes drained once the server shuts down, every Serve loop
+// has ended (no connection can be accepted any more) and the last
 // connection is gone; s.mu is held.
 func (s *Server) noteDrained() {
-	if s.shutting.Load() && len(s.conns) == 0 {
+	if s.shutting.Load() && len(s.listeners) == 0 && len(s.conns) == 0 {
 		s.drainedOnce.Do(func() { close(s.drained) })
 	}
 }

@@ -271,3 +271,54 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Errorf("Shutdown = %v, want DeadlineExceeded", err)
 	}
 }
+
+// heldListener hands each connection it accepts to Serve only once the
+// test sends on release.
+type heldListener struct {
+	net.Listener
+	accepted, release chan struct{}
+}
+
+func (l *heldListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.accepted <- struct{}{}
+	<-l.release
+	return nc, nil
+}
+
+// TestShutdownServesAcceptedConnection checks that a connection Accept
+// returned as Shutdown began is served, not dropped with its request.
+func TestShutdownServesAcceptedConnection(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &heldListener{Listener: inner, accepted: make(chan struct{}), release: make(chan struct{})}
+	s := &Server{Handler: pathHandler}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(l) }()
+	nc, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(nc, "GET /accepted HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-l.accepted
+	shutdown := startShutdown(t, s)
+	close(l.release)
+	br := bufio.NewReader(nc)
+	if resp := readResponse(t, br, "/accepted"); connection(resp) != "close" {
+		t.Errorf("response without Connection: close")
+	}
+	expectEOF(t, br)
+	if err := <-shutdown; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
