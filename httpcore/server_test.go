@@ -295,6 +295,56 @@ func TestDefaultLimits(t *testing.T) {
 	}
 }
 
+// TestLimitRequestFieldSize checks that LimitRequestFieldSize bounds the
+// whole field line, name, colon, whitespace and value, without its CRLF:
+// at the limit and one over, wherever the line sits and however it
+// arrives.
+func TestLimitRequestFieldSize(t *testing.T) {
+	const limit = 98
+	s := &Server{Handler: pathHandler, LimitRequestFieldSize: limit, ErrorLog: log.New(io.Discard, "", 0)}
+	// line is a field line of n bytes, with pad spaces around its value.
+	line := func(n, pad int) string {
+		return "User-Agent:" + strings.Repeat(" ", pad) + strings.Repeat("u", n-len("User-Agent:")-2*pad) + strings.Repeat(" ", pad)
+	}
+	heads := map[string]func(field string) string{
+		"first": func(f string) string { return "GET / HTTP/1.1\r\n" + f + "\r\nHost: h\r\n\r\n" },
+		"last":  func(f string) string { return "GET / HTTP/1.1\r\nHost: h\r\n" + f + "\r\n\r\n" },
+	}
+	for where, head := range heads {
+		for _, pad := range []int{0, 10} {
+			for _, tt := range []struct{ n, status int }{{limit, 200}, {limit + 1, 431}} {
+				raw := head(line(tt.n, pad))
+				for _, trickle := range []bool{false, true} {
+					// ServeConn over a pipe: each Write is one read by the server.
+					client, server := net.Pipe()
+					go s.ServeConn(server)
+					client.SetDeadline(time.Now().Add(10 * time.Second))
+					go func() {
+						if !trickle {
+							io.WriteString(client, raw)
+							return
+						}
+						for i := range len(raw) {
+							if _, err := client.Write([]byte{raw[i]}); err != nil {
+								return
+							}
+						}
+					}()
+					resp, err := http.ReadResponse(bufio.NewReader(client), nil)
+					if err != nil {
+						t.Fatalf("%s, pad %d, %d bytes, trickled %v: %v", where, pad, tt.n, trickle, err)
+					}
+					if resp.StatusCode != tt.status {
+						t.Errorf("%s field line of %d bytes (pad %d, trickled %v): status %d, want %d",
+							where, tt.n, pad, trickle, resp.StatusCode, tt.status)
+					}
+					client.Close()
+				}
+			}
+		}
+	}
+}
+
 func TestExpectContinue(t *testing.T) {
 	echo := HandlerFunc(func(w *ResponseWriter, r *Request) {
 		b, err := io.ReadAll(r.Body)
