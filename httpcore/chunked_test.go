@@ -17,6 +17,12 @@ import (
 // error once its head can still be chosen.
 var echoHandler = HandlerFunc(func(w *ResponseWriter, r *Request) {
 	b, err := io.ReadAll(r.Body)
+	echo(w, b, err)
+})
+
+// echo answers 200 with body b, or 500 with read error err, as an app that
+// lets a read error propagate.
+func echo(w *ResponseWriter, b []byte, err error) {
 	if err != nil {
 		w.WriteHeader([]byte("500 Internal Server Error"), nil)
 		w.Write([]byte("read error: " + err.Error()))
@@ -24,25 +30,17 @@ var echoHandler = HandlerFunc(func(w *ResponseWriter, r *Request) {
 	}
 	w.WriteHeader([]byte("200 OK"), nil)
 	w.Write(b)
-})
+}
 
 // bodyErrorHandler is echoHandler that also records the POST body's read
 // error in *last.
 func bodyErrorHandler(last *atomic.Pointer[error]) HandlerFunc {
 	return func(w *ResponseWriter, r *Request) {
-		if string(r.Method) != "POST" {
-			echoHandler(w, r)
-			return
-		}
 		b, err := io.ReadAll(r.Body)
-		last.Store(&err)
-		if err != nil {
-			w.WriteHeader([]byte("500 Internal Server Error"), nil)
-			w.Write([]byte("read error: " + err.Error()))
-			return
+		if string(r.Method) == "POST" {
+			last.Store(&err)
 		}
-		w.WriteHeader([]byte("200 OK"), nil)
-		w.Write(b)
+		echo(w, b, err)
 	}
 }
 
