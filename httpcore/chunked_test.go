@@ -251,7 +251,7 @@ func TestChunkedBodyTrickled(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
 	go s.ServeConn(server)
-	client.SetDeadline(time.Now().Add(5 * time.Second))
+	client.SetDeadline(time.Now().Add(ioTimeout))
 	req := "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
 		"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
 	go func() {

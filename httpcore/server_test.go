@@ -16,6 +16,11 @@ import (
 	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
 
+// ioTimeout bounds a test client's wait for the server. It only turns a
+// hang into a failure, so it is generous: a busy machine running the race
+// detector moves megabytes slowly.
+const ioTimeout = 30 * time.Second
+
 // startServer serves h on a loopback port for the test's duration.
 func startServer(t testing.TB, h Handler, configure func(*Server)) (*Server, string) {
 	t.Helper()
@@ -47,7 +52,7 @@ func exchange(t testing.TB, addr, raw string) string {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.SetDeadline(time.Now().Add(ioTimeout))
 	if _, err := io.WriteString(nc, raw); err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +323,7 @@ func TestLimitRequestFieldSize(t *testing.T) {
 					// ServeConn over a pipe: each Write is one read by the server.
 					client, server := net.Pipe()
 					go s.ServeConn(server)
-					client.SetDeadline(time.Now().Add(10 * time.Second))
+					client.SetDeadline(time.Now().Add(ioTimeout))
 					go func() {
 						if !trickle {
 							io.WriteString(client, raw)
@@ -360,7 +365,7 @@ func TestExpectContinue(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.SetDeadline(time.Now().Add(ioTimeout))
 	io.WriteString(nc, "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
 	br := bufio.NewReader(nc)
 	want := "HTTP/1.1 100 Continue\r\n\r\n"
@@ -449,7 +454,7 @@ func TestTimeouts(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer nc.Close()
-			nc.SetDeadline(time.Now().Add(3 * time.Second))
+			nc.SetDeadline(time.Now().Add(ioTimeout))
 			io.WriteString(nc, tt.raw)
 			start := time.Now()
 			got, err := io.ReadAll(nc)
@@ -459,7 +464,7 @@ func TestTimeouts(t *testing.T) {
 			if !strings.HasPrefix(string(got), tt.want) || (tt.want == "" && len(got) > 0) {
 				t.Errorf("got %q", got)
 			}
-			if d := time.Since(start); d > 2*time.Second {
+			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("closed after %v", d)
 			}
 		})
@@ -656,7 +661,7 @@ func TestMaxConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer nc.Close()
-		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		nc.SetDeadline(time.Now().Add(ioTimeout))
 		io.WriteString(nc, get)
 		if _, err := http.ReadResponse(bufio.NewReader(nc), nil); err != nil {
 			t.Fatalf("connection %d: %v", len(open), err)
@@ -675,7 +680,7 @@ func TestMaxConnections(t *testing.T) {
 		t.Fatal("a third connection was served over MaxConnections 2")
 	}
 	open[0].Close()
-	third.SetReadDeadline(time.Now().Add(5 * time.Second))
+	third.SetReadDeadline(time.Now().Add(ioTimeout))
 	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
 		t.Fatalf("third connection after one closed: %v", err)
@@ -695,7 +700,7 @@ func TestRefusedBodyResponseSurvives(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.SetDeadline(time.Now().Add(ioTimeout))
 	const size = 4 << 20
 	sent := make(chan struct{})
 	go func() {

@@ -54,7 +54,7 @@ func keptAlive(t testing.TB, addr string) (net.Conn, *bufio.Reader) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	nc.SetDeadline(time.Now().Add(ioTimeout))
 	br := bufio.NewReader(nc)
 	if resp := roundTrip(t, nc, br, "/first"); connection(resp) == "close" {
 		t.Fatalf("first response closes the connection")
@@ -198,7 +198,7 @@ func TestShutdownIdleKeepAlive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	nc.SetDeadline(time.Now().Add(ioTimeout))
 	br := bufio.NewReader(nc)
 	// The server starts the keep-alive wait after this request was sent.
 	sent := time.Now()
@@ -223,7 +223,7 @@ func TestShutdownServesNewConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.SetDeadline(time.Now().Add(ioTimeout))
 	waitUntil(t, "the connection to wait for its first request", func() bool { return connsIn(s, stateNew) == 1 })
 	shutdown := startShutdown(t, s)
 	waitUntil(t, "Shutdown to shorten the wait", func() bool { return connsIn(s, stateNewShutting) == 1 })
@@ -305,7 +305,7 @@ func TestShutdownServesAcceptedConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.SetDeadline(time.Now().Add(ioTimeout))
 	io.WriteString(nc, "GET /accepted HTTP/1.1\r\nHost: h\r\n\r\n")
 	<-l.accepted
 	shutdown := startShutdown(t, s)
