@@ -303,7 +303,10 @@ func (c *conn) activate() bool {
 }
 
 // checkLine checks a head line of n bytes (without CRLF), the request line
-// or header field number field, against the limits (0: none).
+// or header field number field, against the limits (0: none). A field
+// line is measured with its CRLF, as gunicorn measures it for
+// limit_request_field_size; the request line without, as gunicorn does
+// for limit_request_line.
 func checkLine(n int, requestLine bool, field, lineLimit, fieldLimit, fieldsLimit int) error {
 	switch {
 	case requestLine:
@@ -312,7 +315,7 @@ func checkLine(n int, requestLine bool, field, lineLimit, fieldLimit, fieldsLimi
 		}
 	case fieldsLimit > 0 && field > fieldsLimit:
 		return errTooManyFields
-	case fieldLimit > 0 && n > fieldLimit:
+	case fieldLimit > 0 && n+len("\r\n") > fieldLimit:
 		return errFieldTooLarge
 	}
 	return nil

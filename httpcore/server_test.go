@@ -193,7 +193,8 @@ func TestBadRequestNotHandled(t *testing.T) {
 		s.ErrorLog = log.New(logged, "", 0)
 	})
 	long := strings.Repeat("a", 2000)
-	field := func(n int) string { return "X: " + strings.Repeat("f", n-3) + "\r\n" }
+	// field is a field line of n bytes with its CRLF
+	field := func(n int) string { return "X: " + strings.Repeat("f", n-5) + "\r\n" }
 	tests := []struct{ name, raw, status string }{
 		{"NUL in the request line", "GET /\x00 HTTP/1.1\r\nHost: h\r\n\r\n", "400 Bad Request"},
 		{"lower-case method", "get / HTTP/1.1\r\nHost: h\r\n\r\n", "400 Bad Request"},
@@ -275,7 +276,8 @@ func TestDefaultLimits(t *testing.T) {
 	// Each head ends with a Connection field, counted here.
 	line := func(n int) string { return "GET /" + strings.Repeat("a", n-14) + " HTTP/1.1\r\nHost: h\r\n" }
 	fields := func(n int) string { return "GET / HTTP/1.1\r\nHost: h\r\n" + strings.Repeat("X: y\r\n", n-2) }
-	field := func(n int) string { return "GET / HTTP/1.1\r\nHost: h\r\nX: " + strings.Repeat("f", n-3) + "\r\n" }
+	// field is a head whose X field line is n bytes with its CRLF
+	field := func(n int) string { return "GET / HTTP/1.1\r\nHost: h\r\nX: " + strings.Repeat("f", n-5) + "\r\n" }
 	tests := []struct {
 		name, head string
 		status     int // with the defaults
@@ -301,15 +303,16 @@ func TestDefaultLimits(t *testing.T) {
 }
 
 // TestLimitRequestFieldSize checks that LimitRequestFieldSize bounds the
-// whole field line, name, colon, whitespace and value, without its CRLF:
-// at the limit and one over, wherever the line sits and however it
-// arrives.
+// whole field line, name, colon, whitespace, value and CRLF, as gunicorn
+// counts it: at the limit and one over, wherever the line sits and however
+// it arrives.
 func TestLimitRequestFieldSize(t *testing.T) {
 	const limit = 98
 	s := &Server{Handler: pathHandler, LimitRequestFieldSize: limit, ErrorLog: log.New(io.Discard, "", 0)}
-	// line is a field line of n bytes, with pad spaces around its value.
+	// line is a field line of n bytes with its CRLF (which the heads
+	// add), with pad spaces around its value.
 	line := func(n, pad int) string {
-		return "User-Agent:" + strings.Repeat(" ", pad) + strings.Repeat("u", n-len("User-Agent:")-2*pad) + strings.Repeat(" ", pad)
+		return "User-Agent:" + strings.Repeat(" ", pad) + strings.Repeat("u", n-len("User-Agent:\r\n")-2*pad) + strings.Repeat(" ", pad)
 	}
 	heads := map[string]func(field string) string{
 		"first": func(f string) string { return "GET / HTTP/1.1\r\n" + f + "\r\nHost: h\r\n\r\n" },
