@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/gowsgi/gowsgi/internal/ascii"
+	"github.com/gowsgi/gowsgi/internal/hopbyhop"
 )
 
 // flushThreshold is how much body a response holds back before it commits
@@ -86,7 +87,7 @@ func (w *ResponseWriter) WriteHeader(status []byte, headers []Header) {
 		case ascii.EqualFold(name, "connection"):
 			w.closeAsked = w.closeAsked || hasToken(h.Value, "close")
 			continue
-		case isHopByHop(name):
+		case hopbyhop.Is(name):
 			continue
 		case ascii.EqualFold(name, "date"):
 			w.hasDate = true
@@ -117,14 +118,6 @@ func statusCode(status []byte) int {
 		return -1
 	}
 	return code
-}
-
-// isHopByHop reports whether a handler's field named name is dropped: these
-// describe the connection, which the server manages.
-func isHopByHop(name []byte) bool {
-	return ascii.EqualFold(name, "keep-alive") || ascii.EqualFold(name, "transfer-encoding") ||
-		ascii.EqualFold(name, "te") || ascii.EqualFold(name, "trailer") || ascii.EqualFold(name, "upgrade") ||
-		ascii.EqualFold(name, "proxy-connection")
 }
 
 // Write adds body bytes. They are held back until flushThreshold bytes have

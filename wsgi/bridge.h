@@ -144,6 +144,7 @@ typedef struct {
     const char *server_software;
     int errfd; /* file descriptor wsgi.errors writes to */
     const char *home; /* PyConfig.home, or "" to let Python find its prefix */
+    const char *hop_by_hop; /* field names start_response refuses, separated by '\n' */
 } gw_config;
 
 /* interp.c */
@@ -164,7 +165,7 @@ int gw_environ_init(const gw_config *cfg);
 PyObject *gw_environ_build(const char *buf, const gw_field *fields, int nfields, PyObject *input);
 
 /* startresponse.c */
-int gw_start_response_init(PyObject *module);
+int gw_start_response_init(PyObject *module, const char *hop_by_hop);
 PyObject *gw_start_response_new(gw_exec *ex);
 int gw_start_response_called(PyObject *sr);
 int gw_head_prepare(gw_exec *ex);

@@ -276,10 +276,12 @@ func TestResponses(t *testing.T) {
 		{"/exc-info", "", "503 Unavailable", "recovered", 0, false, ""},
 		{"/twice", "", "500 Internal Server Error", "Internal Server Error\n", 0, false, "second time"},
 		{"/exc-info-late", "", "200 OK", "head is out", 1, true, "KeyError: 'too late'"},
-		{"/hop-by-hop", "", "500 Internal Server Error", "Internal Server Error\n", 0, false, "hop-by-hop header 'Connection' is not allowed"},
+		{"/hop-by-hop", "Keep-Alive", "500 Internal Server Error", "Internal Server Error\n", 0, false, "hop-by-hop header 'Keep-Alive' is not allowed"},
+		{"/hop-by-hop", "Transfer-Encoding", "500 Internal Server Error", "Internal Server Error\n", 0, false, "hop-by-hop header 'Transfer-Encoding' is not allowed"},
+		{"/hop-by-hop", "connection", "200 OK", "sent", 0, false, ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
+		t.Run(tt.path+"?"+tt.query, func(t *testing.T) {
 			rec := serve(t, get(tt.path, tt.query))
 			if rec.status != tt.status || rec.body.String() != tt.body {
 				t.Errorf("got %q %q, want %q %q", rec.status, rec.body.String(), tt.status, tt.body)
