@@ -198,6 +198,7 @@ func initInterpreter(cfg *Config) error {
 		errfd:           2,
 		home:            cstr(pythonHome),
 		hop_by_hop:      cstr(strings.Join(hopbyhop.Names, "\n")),
+		environ_keys:    cstr(strings.Join(environKeys(), "\n")),
 	}
 	if C.gw_init(&c) != 0 {
 		return ErrLoad
