@@ -106,7 +106,7 @@ func connection(resp *http.Response) string {
 // textHandler answers 200 with body text.
 func textHandler(text string) HandlerFunc {
 	status, body := []byte("200 OK"), []byte(text)
-	fields := []Header{{[]byte("Content-Type"), []byte("text/plain")}}
+	fields := []Header{{Name: []byte("Content-Type"), Value: []byte("text/plain")}}
 	return func(w *ResponseWriter, r *Request) {
 		w.WriteHeader(status, fields)
 		w.Write(body)

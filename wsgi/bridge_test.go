@@ -114,7 +114,7 @@ func get(path, query string) *Request {
 	return &Request{
 		Method: []byte("GET"), URI: []byte(path), Path: []byte(path), Query: []byte(query),
 		Proto: []byte("HTTP/1.1"), Scheme: "http",
-		Headers:    []Header{{[]byte("Host"), []byte("example.test")}},
+		Headers:    []Header{{Name: []byte("Host"), Value: []byte("example.test")}},
 		Body:       bytes.NewReader(nil),
 		RemoteAddr: []byte("127.0.0.1"), RemotePort: []byte("5555"),
 		ServerName: []byte("127.0.0.1"), ServerPort: []byte("8000"),
@@ -145,11 +145,11 @@ func serve(t *testing.T, r *Request) *recorder {
 func TestEnviron(t *testing.T) {
 	r := get("/environ", "a=1&b=%20")
 	r.Headers = append(r.Headers,
-		Header{[]byte("X-Custom-Thing"), []byte("v1")},
-		Header{[]byte("x-custom-thing"), []byte("v2")},
-		Header{[]byte("Accept"), []byte("text/html")},
-		Header{[]byte("X_Foo"), []byte("smuggled")},
-		Header{[]byte("Content-Type"), []byte("text/plain")},
+		Header{Name: []byte("X-Custom-Thing"), Value: []byte("v1")},
+		Header{Name: []byte("x-custom-thing"), Value: []byte("v2")},
+		Header{Name: []byte("Accept"), Value: []byte("text/html")},
+		Header{Name: []byte("X_Foo"), Value: []byte("smuggled")},
+		Header{Name: []byte("Content-Type"), Value: []byte("text/plain")},
 	)
 	rec := serve(t, r)
 	if rec.status != "200 OK" {
