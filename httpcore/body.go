@@ -69,7 +69,7 @@ func (b *Body) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	if b.expect && !b.sentCont && !b.c.resp.headSent {
-		if _, err := b.c.nc.Write(continueLine); err != nil {
+		if err := b.c.write(continueLine); err != nil {
 			return 0, b.fail(err)
 		}
 		b.sentCont = true

@@ -415,7 +415,7 @@ func (c *conn) replyError(pe *protoError) {
 	b = strconv.AppendInt(b, int64(len(body)), 10)
 	b = append(b, "\r\n\r\n"...)
 	b = append(b, body...)
-	c.nc.Write(b)
+	c.write(b)
 }
 
 // closeGently half-closes the connection and discards what the client still

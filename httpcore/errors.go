@@ -118,4 +118,7 @@ var (
 	ErrBadResponse = errors.New("httpcore: malformed status or header field from the handler")
 	// ErrAborted is returned by Write and Flush after Abort.
 	ErrAborted = errors.New("httpcore: response aborted")
+	// ErrBodyHeld is returned by Write, Flush and SendFile after
+	// WriteHeld kept the rest of the body.
+	ErrBodyHeld = errors.New("httpcore: write after WriteHeld")
 )

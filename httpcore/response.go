@@ -41,6 +41,10 @@ type ResponseWriter struct {
 	out         []byte  // bytes waiting to be sent
 	err         error   // the first send error
 
+	held    [][]byte // body kept by WriteHeld, from held[1]; held[0] is for out
+	heldLen int64    // bytes in held
+	holder  interface{ Release() }
+
 	wroteHeader, headSent, chunked, bad, aborted bool
 	closeAsked, hasDate, hasServer               bool
 }
@@ -222,6 +226,8 @@ func (w *ResponseWriter) writable() error {
 	switch {
 	case w.aborted:
 		return ErrAborted
+	case w.holder != nil:
+		return ErrBodyHeld
 	case w.err != nil:
 		return w.err
 	case !w.wroteHeader:
@@ -310,7 +316,7 @@ func (w *ResponseWriter) sendBody(p []byte) error {
 		if err := w.send(); err != nil {
 			return err
 		}
-		if _, err := w.c.nc.Write(p); err != nil {
+		if err := w.c.write(p); err != nil {
 			return w.fail(err)
 		}
 	}
@@ -331,7 +337,7 @@ func (w *ResponseWriter) send() error {
 	if len(w.out) == 0 {
 		return nil
 	}
-	_, err := w.c.nc.Write(w.out)
+	err := w.c.write(w.out)
 	w.out = w.out[:0]
 	if err != nil {
 		return w.fail(err)
@@ -347,7 +353,7 @@ func (w *ResponseWriter) fail(err error) error {
 }
 
 // finish ends the response after the handler returned: it sends the head
-// and held-back body, or the last chunk, or a 500 for a handler that failed
+// and held-back body, the body WriteHeld kept, or the last chunk, or a 500 for a handler that failed
 // before its head went out. If a request body read failed before the head
 // went out, the body error's answer replaces the handler's response (400,
 // 413, or nothing for a client that is gone).
@@ -358,6 +364,7 @@ func (w *ResponseWriter) finish() {
 		// The client botched or abandoned its body: what the handler made
 		// of the read error is not the answer.
 		w.c.close = true
+		w.dropHeld()
 		if pe := w.c.body.failed().reply; pe != nil {
 			w.c.replyError(pe)
 		}
@@ -368,6 +375,7 @@ func (w *ResponseWriter) finish() {
 			w.c.srv.logf("httpcore: %s %s: %s", w.c.req.Method, w.c.req.URI, handlerFault(w))
 		}
 		w.c.close = true
+		w.dropHeld()
 		w.wroteHeader, w.aborted = false, false
 		w.body = w.body[:0]
 		w.written = 0
@@ -381,11 +389,9 @@ func (w *ResponseWriter) finish() {
 		w.sendBody(w.body)
 	case w.aborted:
 		w.c.close = true
+		w.dropHeld()
 		w.release()
 		return
-	}
-	if w.chunked {
-		w.out = append(w.out, "0\r\n\r\n"...)
 	}
 	if w.length >= 0 && w.written < w.length && !w.bodyless() {
 		w.c.close = true
@@ -394,7 +400,14 @@ func (w *ResponseWriter) finish() {
 				w.c.req.Method, w.c.req.URI, w.written, w.length)
 		}
 	}
-	w.send()
+	if w.holder != nil {
+		w.sendHeld()
+	} else {
+		if w.chunked {
+			w.out = append(w.out, "0\r\n\r\n"...)
+		}
+		w.send()
+	}
 	w.release()
 }
 

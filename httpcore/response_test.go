@@ -170,6 +170,71 @@ func TestResponseFraming(t *testing.T) {
 				}
 			},
 			want: "HTTP/1.1 200 OK\r\nServer: gowsgi\r\nTransfer-Encoding: chunked\r\n\r\n", wantBody: "4\r\npart\r\n", close: true},
+		{name: "held body gets Content-Length",
+			handler: func(w *ResponseWriter) { w.WriteHeader([]byte("200 OK"), nil); holdBody(w, true, big, "!") },
+			want:    "HTTP/1.1 200 OK\r\nServer: gowsgi\r\nContent-Length: 40961\r\n\r\n", wantBody: big + "!"},
+		{name: "held body follows what was written",
+			handler: func(w *ResponseWriter) {
+				w.WriteHeader([]byte("200 OK"), nil)
+				w.Write([]byte("ab"))
+				holdBody(w, true, big)
+			},
+			want: "HTTP/1.1 200 OK\r\nServer: gowsgi\r\nContent-Length: 40962\r\n\r\n", wantBody: "ab" + big},
+		{name: "held body after a flush is one chunk",
+			handler: func(w *ResponseWriter) {
+				w.WriteHeader([]byte("200 OK"), nil)
+				w.Write([]byte("x"))
+				w.Flush()
+				holdBody(w, true, big[:20000], big[20000:])
+			},
+			want:     "HTTP/1.1 200 OK\r\nServer: gowsgi\r\nTransfer-Encoding: chunked\r\n\r\n",
+			wantBody: "1\r\nx\r\na000\r\n" + big + "\r\n0\r\n\r\n"},
+		{name: "held body after a flush is close-delimited in HTTP/1.0", proto: "HTTP/1.0",
+			handler: func(w *ResponseWriter) {
+				w.WriteHeader([]byte("200 OK"), nil)
+				w.Flush()
+				holdBody(w, true, big)
+			},
+			want: "HTTP/1.1 200 OK\r\nServer: gowsgi\r\nConnection: close\r\n\r\n", wantBody: big, close: true},
+		{name: "small held body is copied",
+			handler: func(w *ResponseWriter) { w.WriteHeader([]byte("200 OK"), nil); holdBody(w, false, "ab", "", "c") },
+			want:    "HTTP/1.1 200 OK\r\nServer: gowsgi\r\nContent-Length: 3\r\n\r\n", wantBody: "abc"},
+		{name: "small held body after a flush is copied as a chunk",
+			handler: func(w *ResponseWriter) {
+				w.WriteHeader([]byte("200 OK"), nil)
+				w.Write([]byte("x"))
+				w.Flush()
+				holdBody(w, false, "ab", "c")
+			},
+			want:     "HTTP/1.1 200 OK\r\nServer: gowsgi\r\nTransfer-Encoding: chunked\r\n\r\n",
+			wantBody: "1\r\nx\r\n3\r\nabc\r\n0\r\n\r\n"},
+		{name: "held bytes beyond Content-Length dropped, then close",
+			handler: func(w *ResponseWriter) {
+				w.WriteHeader([]byte("200 OK"), h("Content-Length", "40000"))
+				holdBody(w, true, big[:30000], big[30000:])
+			},
+			want: "HTTP/1.1 200 OK\r\nServer: gowsgi\r\nContent-Length: 40000\r\nConnection: close\r\n\r\n", wantBody: big[:40000], close: true},
+		{name: "small held bytes beyond Content-Length dropped, then close",
+			handler: func(w *ResponseWriter) {
+				w.WriteHeader([]byte("200 OK"), h("Content-Length", "3"))
+				holdBody(w, false, "12", "345")
+			},
+			want: "HTTP/1.1 200 OK\r\nServer: gowsgi\r\nContent-Length: 3\r\nConnection: close\r\n\r\n", wantBody: "123", close: true},
+		{name: "HEAD gets the length of a held body, no body", method: "HEAD",
+			handler: func(w *ResponseWriter) { w.WriteHeader([]byte("200 OK"), nil); holdBody(w, false, big) },
+			want:    "HTTP/1.1 200 OK\r\nServer: gowsgi\r\nContent-Length: 40960\r\n\r\n"},
+		{name: "204 holds no body",
+			handler: func(w *ResponseWriter) { w.WriteHeader([]byte("204 No Content"), nil); holdBody(w, false, big) },
+			want:    "HTTP/1.1 204 No Content\r\nServer: gowsgi\r\n\r\n"},
+		{name: "Write after WriteHeld fails",
+			handler: func(w *ResponseWriter) {
+				w.WriteHeader([]byte("200 OK"), nil)
+				holdBody(w, true, big)
+				if _, err := w.Write([]byte("more")); err != ErrBodyHeld {
+					panic(err)
+				}
+			},
+			want: "HTTP/1.1 200 OK\r\nServer: gowsgi\r\nContent-Length: 40960\r\n\r\n", wantBody: big},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -66,7 +66,7 @@ func (w *ResponseWriter) SendFile(f *os.File, offset, n int64) error {
 	if err := w.send(); err != nil {
 		return err
 	}
-	sent, err := copyFile(w.c.nc, &io.LimitedReader{R: f, N: n})
+	sent, err := w.c.sendFileBytes(f, n)
 	w.written += sent
 	if err == nil && sent < n {
 		err = io.ErrUnexpectedEOF

@@ -57,6 +57,14 @@ type Server struct {
 	// body reads (default 10s). Both timeouts close the connection without
 	// a response and without logging.
 	HeaderTimeout time.Duration
+	// SendTimeout is the time a client may take no response bytes (default
+	// 60s, nginx's send_timeout; negative: no limit). It bounds each
+	// write of at most 256 KiB, not the whole response, so a large body
+	// to a slow but reading client goes through. A client that stalls
+	// longer is treated as gone: the handler's Write fails (held bodies
+	// are released), the response is abandoned and the connection closed,
+	// without a log line.
+	SendTimeout time.Duration
 
 	// MaxHeaderBytes bounds the whole request head: request line and header
 	// fields (default 64 KiB). Over it: 414 while still in the request

@@ -618,12 +618,28 @@ func TestUnixSocketConnInfo(t *testing.T) {
 
 // TestServerAllocatesNothing asserts what BenchmarkGetLoopback shows: a
 // keep-alive GET costs the server (parser, handler call, response writer)
-// no allocation. The count covers the whole process, client included.
+// no allocation, with a body given to Write or a small one to WriteHeld.
+// The count covers the whole process, client included.
 func TestServerAllocatesNothing(t *testing.T) {
 	if race.Enabled {
 		t.Skip("the race detector changes allocation counts")
 	}
-	_, addr := startServer(t, textHandler("Hello, World!"), nil)
+	held := [][]byte{[]byte("Hello, "), []byte("World!")}
+	heldText := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		w.WriteHeader([]byte("200 OK"), nil)
+		if w.WriteHeld(held, nil) {
+			panic("a small body was held")
+		}
+	})
+	for name, handler := range map[string]Handler{"Write": textHandler("Hello, World!"), "WriteHeld": heldText} {
+		t.Run(name, func(t *testing.T) { checkServerAllocatesNothing(t, handler) })
+	}
+}
+
+// checkServerAllocatesNothing checks that handler's keep-alive GETs cost
+// no allocation.
+func checkServerAllocatesNothing(t *testing.T, handler Handler) {
+	_, addr := startServer(t, handler, nil)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

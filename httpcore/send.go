@@ -1,0 +1,101 @@
+package httpcore
+
+import (
+	"io"
+	"net"
+	"time"
+)
+
+// sendPiece is the most a connection hands the socket under one write
+// deadline: SendTimeout bounds the time between two successive writes, not
+// a whole response, so a large write is cut into pieces and each piece gets
+// a fresh deadline. A client taking less than sendPiece per SendTimeout is
+// as good as stalled.
+const sendPiece = 256 << 10
+
+// defaultSendTimeout is SendTimeout's default, nginx's send_timeout.
+const defaultSendTimeout = 60 * time.Second
+
+// sendTimeout returns the time a client may take no bytes, or 0 for no
+// limit.
+func (s *Server) sendTimeout() time.Duration {
+	switch {
+	case s.SendTimeout == 0:
+		return defaultSendTimeout
+	case s.SendTimeout < 0:
+		return 0
+	}
+	return s.SendTimeout
+}
+
+// armSend sets the write deadline for the next piece written.
+func (c *conn) armSend() {
+	if d := c.srv.sendTimeout(); d > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(d))
+	}
+}
+
+// write sends p to the client, piece by piece, each within SendTimeout.
+func (c *conn) write(p []byte) error {
+	for {
+		n := min(len(p), sendPiece)
+		c.armSend()
+		if _, err := c.nc.Write(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+		if len(p) == 0 {
+			return nil
+		}
+	}
+}
+
+// writeBuffers sends bufs to the client with writev where the connection
+// supports it, sendPiece bytes at a time, each piece within SendTimeout.
+// It consumes bufs (the slice and its elements are changed).
+func (c *conn) writeBuffers(bufs [][]byte) error {
+	var piece net.Buffers
+	for len(bufs) > 0 {
+		piece = piece[:0]
+		for n := 0; len(bufs) > 0 && n < sendPiece; {
+			b := bufs[0]
+			if room := sendPiece - n; len(b) > room {
+				piece = append(piece, b[:room])
+				bufs[0] = b[room:]
+				break
+			}
+			piece = append(piece, b)
+			n += len(b)
+			bufs = bufs[1:]
+		}
+		c.armSend()
+		// WriteTo consumes piece; its backing array is reused.
+		all := piece
+		if _, err := piece.WriteTo(c.nc); err != nil {
+			return err
+		}
+		piece = all
+	}
+	return nil
+}
+
+// sendFileBytes sends the n bytes of a file reader to the client (with
+// sendfile(2) where it can), sendPiece bytes at a time, each piece within
+// SendTimeout; it returns the bytes sent.
+func (c *conn) sendFileBytes(r io.Reader, n int64) (int64, error) {
+	var sent int64
+	lr := &io.LimitedReader{R: r}
+	for sent < n {
+		lr.N = min(n-sent, sendPiece)
+		c.armSend()
+		k, err := copyFile(c.nc, lr)
+		sent += k
+		if err != nil {
+			return sent, err
+		}
+		if lr.N > 0 {
+			break // the file ended early
+		}
+	}
+	return sent, nil
+}
