@@ -71,6 +71,8 @@ type conn struct {
 	close bool // the connection closes after the current response
 	slot  bool // holds one of srv.connSlots, given back by shut
 
+	sendBy time.Time // the write deadline armSend set last
+
 	req  Request
 	body Body
 	resp ResponseWriter

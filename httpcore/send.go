@@ -28,11 +28,21 @@ func (s *Server) sendTimeout() time.Duration {
 	return s.SendTimeout
 }
 
-// armSend sets the write deadline for the next piece written.
+// armSend sets the write deadline for the next piece written. Setting a
+// deadline costs more than writing a small response, so one set less than
+// SendTimeout/16 ago is kept: a piece gets between 15/16 of SendTimeout
+// and SendTimeout.
 func (c *conn) armSend() {
-	if d := c.srv.sendTimeout(); d > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(d))
+	d := c.srv.sendTimeout()
+	if d <= 0 {
+		return
 	}
+	now := time.Now()
+	if c.sendBy.Sub(now) > d-d/16 {
+		return
+	}
+	c.sendBy = now.Add(d)
+	c.nc.SetWriteDeadline(c.sendBy)
 }
 
 // write sends p to the client, piece by piece, each within SendTimeout.
