@@ -49,7 +49,10 @@ func sendPaths(t *testing.T, errs chan<- error) map[string]HandlerFunc {
 // between writes, not the whole response: a client reading steadily but
 // slowly gets a body that takes several SendTimeouts to send.
 func TestSendTimeoutSlowReader(t *testing.T) {
-	const sendTimeout = 400 * time.Millisecond
+	// The kernel wakes a writer blocked on a full socket buffer once a
+	// third or so of the buffer (megabytes on loopback) has drained: the
+	// reader must take that within SendTimeout.
+	const sendTimeout = time.Second
 	errs := make(chan error, 1)
 	for name, handler := range sendPaths(t, errs) {
 		t.Run(name, func(t *testing.T) {
@@ -74,7 +77,7 @@ func TestSendTimeoutSlowReader(t *testing.T) {
 				if err != nil {
 					break
 				}
-				time.Sleep(5 * time.Millisecond) // paces the reader, at most 13 MB/s
+				time.Sleep(8 * time.Millisecond) // paces the reader, at most 8 MB/s
 			}
 			if !bytes.Equal(got.Bytes(), sendBody) {
 				t.Errorf("got %d bytes, want %d, or they differ", got.Len(), len(sendBody))

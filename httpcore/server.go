@@ -60,7 +60,9 @@ type Server struct {
 	// SendTimeout is the time a client may take no response bytes (default
 	// 60s, nginx's send_timeout; negative: no limit). It bounds each
 	// write of at most 256 KiB, not the whole response, so a large body
-	// to a slow but reading client goes through. A client that stalls
+	// to a slow but reading client goes through (as with nginx, the
+	// kernel lets a write blocked on a full socket buffer go on once a
+	// good part of the buffer drained). A client that stalls
 	// longer is treated as gone: the handler's Write fails (held bodies
 	// are released), the response is abandoned and the connection closed,
 	// without a log line.
