@@ -87,6 +87,7 @@ var ErrLoad = errors.New("the application could not be loaded")
 
 // App is a loaded application with its executors.
 type App struct {
+	heldSets
 	queue     jobQueue
 	executors []*executor
 	wg        sync.WaitGroup

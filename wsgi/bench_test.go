@@ -46,6 +46,12 @@ func (d *discard) Flush() error                          { return nil }
 func (d *discard) HeadSent() bool                        { return false }
 func (d *discard) Abort()                                {}
 func (d *discard) SendFile(*os.File, int64, int64) error { return nil }
+func (d *discard) WriteHeld(chunks [][]byte, _ interface{ Release() }) bool {
+	for _, c := range chunks {
+		d.n += len(c)
+	}
+	return false
+}
 
 // TestServeAllocatesNothing checks the Go side of a request: building the
 // fields, the handoff and copying the response out allocate nothing.

@@ -48,6 +48,15 @@ enum {
     GW_FILE = 4,   /* head is there; send file_len bytes of file_fd from file_off, then gw_next */
 };
 
+/* gw_held is a set of Python objects whose bytes a response still points
+ * into after its executor moved on; the executor releases it, holding the
+ * GIL, once the connection has written them (held.go). */
+typedef struct {
+    PyObject **objs;
+    int n;
+    int cap;
+} gw_held;
+
 /* gw_exec is one executor's state: its Python thread state and the output
  * of its current request. Allocated by gw_exec_new, owned by one OS thread. */
 typedef struct gw_exec {
@@ -116,7 +125,7 @@ int gw_exec_init(void);
 gw_exec *gw_exec_new(int id);
 void gw_exec_free(gw_exec *ex);
 int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, int64_t content_length,
-            uint64_t seq);
+            uint64_t seq, gw_held *const *released, int nreleased);
 int gw_next(gw_exec *ex, int stop);
 
 /* environ.c */

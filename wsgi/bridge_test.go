@@ -57,6 +57,10 @@ type recorder struct {
 	sent     bool
 	failFrom int // fail writes once the body has this many bytes; 0: never
 	files    int // SendFile calls
+
+	keep    bool     // WriteHeld keeps the chunks instead of copying them
+	held    [][]byte // what WriteHeld kept
+	release interface{ Release() }
 }
 
 func (r *recorder) WriteHeader(status []byte, headers []Header) {
@@ -93,6 +97,19 @@ func (r *recorder) SendFile(f *os.File, offset, n int64) error {
 	return err
 }
 func (r *recorder) Abort() { r.aborted = true }
+
+// WriteHeld copies the chunks into the body, or with keep set keeps them
+// (and release) for the test to check and release later.
+func (r *recorder) WriteHeld(chunks [][]byte, release interface{ Release() }) bool {
+	if !r.keep {
+		for _, c := range chunks {
+			r.Write(c)
+		}
+		return false
+	}
+	r.held, r.release = append([][]byte(nil), chunks...), release
+	return true
+}
 
 // chunky hands out its data a few bytes per Read, as a chunked body may.
 type chunky struct {
@@ -381,4 +398,42 @@ func TestFileWrapper(t *testing.T) {
 			t.Errorf("%d bytes via %d files", rec.body.Len(), rec.files)
 		}
 	})
+}
+
+// TestHeldBodyOutlivesItsCall: a whole response the sink keeps by
+// reference stays intact while the executor serves other requests (whose
+// objects would reuse its memory were it freed), until the sink releases
+// it; the next call then drops it.
+func TestHeldBodyOutlivesItsCall(t *testing.T) {
+	want := func(seed string) []byte {
+		var b []byte
+		for i := range 3 {
+			b = append(b, byte(i))
+			b = append(b, strings.Repeat(seed, 50000)...)
+		}
+		return b
+	}
+	kept := &recorder{keep: true}
+	testApp.Serve(get("/whole", "kept"), kept)
+	if kept.status != "200 OK" || kept.release == nil {
+		t.Fatalf("status %q, released %v: the body was not handed over by reference", kept.status, kept.release)
+	}
+	for i := range 20 {
+		seed := fmt.Sprintf("other%d", i)
+		if rec := serve(t, get("/whole", seed)); !bytes.Equal(rec.body.Bytes(), want(seed)) {
+			t.Fatalf("copied body %d differs", i)
+		}
+	}
+	if got := bytes.Join(kept.held, nil); !bytes.Equal(got, want("kept")) {
+		t.Fatalf("the kept body changed while other requests ran (%d bytes)", len(got))
+	}
+	kept.release.Release()
+	if testApp.nreleased.Load() == 0 {
+		t.Fatal("Release queued nothing")
+	}
+	serve(t, get("/whole", "after"))
+	serve(t, get("/whole", "after")) // with 2 executors, one of them drops it
+	if n := testApp.nreleased.Load(); n != 0 {
+		t.Errorf("%d released sets not dropped by the next calls", n)
+	}
 }

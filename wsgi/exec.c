@@ -254,11 +254,25 @@ static void exit_context(gw_exec *ex) {
         PyErr_Clear(); /* the app left a context of its own entered */
 }
 
-/* gw_call runs one request. buf and fields are Go memory, read only during
- * this call. The output stays valid until the executor's next call. */
+/* release_held drops the objects of responses the connections have
+ * finished writing. */
+static void release_held(gw_held *const *released, int nreleased) {
+    for (int i = 0; i < nreleased; i++) {
+        gw_held *h = released[i];
+        for (int k = 0; k < h->n; k++)
+            Py_DECREF(h->objs[k]);
+        h->n = 0;
+    }
+}
+
+/* gw_call runs one request, after releasing what earlier responses held.
+ * buf and fields are Go memory, read only during this call. The output
+ * stays valid until the executor's next call, or, once Go has moved its
+ * objects to a gw_held, until that is released. */
 int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, int64_t content_length,
-            uint64_t seq) {
+            uint64_t seq, gw_held *const *released, int nreleased) {
     gw_restore(ex->ts);
+    release_held(released, nreleased);
     ex->seq = seq;
     gw_enter(ex);
     release_request(ex);

@@ -50,8 +50,14 @@ type executor struct {
 	seq     atomic.Uint64
 	started atomic.Int64
 	inApp   atomic.Bool
-	lineMu  sync.Mutex
-	line    []byte // "GET /path" of the request in progress, reused
+
+	// views of the body for WriteHeld, and the released sets of held
+	// objects this executor drops in its next call (both reused)
+	views     [][]byte
+	released  []*heldSet
+	releasedC []*C.gw_held
+	lineMu    sync.Mutex
+	line      []byte // "GET /path" of the request in progress, reused
 }
 
 var errNoThreadState = errors.New("wsgi: cannot create a Python thread state for an executor")
@@ -98,8 +104,17 @@ func (e *executor) serve(j *job) bool {
 		defer e.started.Store(0)
 	}
 	e.enterApp(r)
-	rc := C.gw_call(e.c, bufp, &e.fields.fields[0], C.int(len(e.fields.fields)), C.int64_t(r.ContentLength), C.uint64_t(seq))
+	e.released, e.releasedC = e.app.takeReleased(e.released, e.releasedC)
+	var released **C.gw_held
+	if len(e.releasedC) > 0 {
+		released = &e.releasedC[0]
+	}
+	rc := C.gw_call(e.c, bufp, &e.fields.fields[0], C.int(len(e.fields.fields)), C.int64_t(r.ContentLength), C.uint64_t(seq),
+		released, C.int(len(e.releasedC)))
 	e.leaveApp()
+	if len(e.released) > 0 {
+		e.app.putFree(e.released...)
+	}
 	for rc == C.GW_STREAM || rc == C.GW_FILE {
 		if !e.owns(j) {
 			// abandoned mid-stream: end the iteration (close() runs)
@@ -125,7 +140,7 @@ func (e *executor) serve(j *job) bool {
 	}
 	switch rc {
 	case C.GW_DONE:
-		e.emit(j)
+		e.emitWhole(j)
 	case C.GW_ERROR:
 		e.fail(j)
 	case C.GW_GONE:
@@ -194,6 +209,33 @@ func (e *executor) emit(j *job) error {
 		}
 	}
 	return nil
+}
+
+// emitWhole hands the head and the whole body of the last call to the
+// sink without waiting on the client: the sink either copies the body or
+// keeps the Python objects holding it, which move out of the executor's
+// output into a heldSet the sink releases once it has written them.
+func (e *executor) emitWhole(j *job) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.giveHead(j)
+	chunks := unsafe.Slice(e.c.body, int(e.c.nbody))
+	if len(chunks) == 0 {
+		return
+	}
+	e.views = e.views[:0]
+	for _, ch := range chunks {
+		e.views = append(e.views, view(ch))
+	}
+	// The set takes the objects before the sink sees it, so that however
+	// soon the sink releases it, it releases what the bytes live in.
+	h := e.app.getHeld()
+	h.swapHeld(e.c)
+	if !j.sink.WriteHeld(e.views, h) {
+		h.swapHeld(e.c)
+		e.app.putFree(h)
+	}
+	clear(e.views)
 }
 
 // sendFile sends the file the app returned in wsgi.file_wrapper. The

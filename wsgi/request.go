@@ -51,4 +51,11 @@ type ResponseSink interface {
 	// Abort ends a response that cannot be completed properly (the app
 	// failed after its head was sent): the connection is closed.
 	Abort()
+	// WriteHeld adds the whole rest of the body, chunks whose bytes stay
+	// valid until release.Release is called, without waiting on the
+	// client. It reports whether it kept references to them (and will
+	// call Release once, later, on another goroutine); false means it
+	// copied or dropped them and will not. chunks itself may be reused
+	// once it returns.
+	WriteHeld(chunks [][]byte, release interface{ Release() }) bool
 }

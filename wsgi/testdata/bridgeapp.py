@@ -221,7 +221,16 @@ def hop_by_hop(environ, start_response):
     return [b"sent"]
 
 
+def whole(environ, start_response):
+    # a tuple of fresh bytes objects, freed as soon as nothing holds them
+    seed = environ["QUERY_STRING"].encode()
+    parts = tuple(bytes([i]) + seed * 50000 for i in range(3))
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return parts
+
+
 ROUTES = {
+    "/whole": whole,
     "/file": send_file,
     "/filelike": send_filelike,
     "/hop-by-hop": hop_by_hop,
