@@ -83,6 +83,10 @@ def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(out)))])
         return [out]
     n = int(q.get("n", "1048576"))
+    if path == "big":
+        # cheap to make: for clients that will not read it
+        start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(n))])
+        return [b"x" * n]
     headers = [("Content-Type", "application/octet-stream"), ("Content-Length", str(n)),
                ("X-Sha256", hashlib.sha256(pattern(path, n)).hexdigest())]
     if path == "write":
