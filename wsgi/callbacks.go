@@ -10,6 +10,7 @@ import "C"
 
 import (
 	"io"
+	"time"
 	"unsafe"
 )
 
@@ -25,6 +26,9 @@ func gowsgiRead(id C.int, p *C.char, n C.int) C.int {
 		return 0
 	}
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+	if e.app.timeout > 0 {
+		defer e.waitedOnClient(time.Now())
+	}
 	for {
 		m, err := e.cur.req.Body.Read(buf)
 		if m > 0 {

@@ -43,13 +43,19 @@ type executor struct {
 	bodyErr   error // why reading the request body failed: the client's doing
 
 	// seq numbers requests; seq and started describe the request in
-	// progress for the watchdog (started is zero when idle). inApp is set
+	// progress for the watchdog (started is zero when idle; see enterApp
+	// for what it counts). inApp is set
 	// while the executor is inside gw_call or gw_next: only then can the
 	// app be what holds the request up, and only then may the watchdog
 	// take the request from it (abandon).
 	seq     atomic.Uint64
 	started atomic.Int64
 	inApp   atomic.Bool
+	entered time.Time     // when the executor last entered the app
+	appTime time.Duration // time the request spent in the app before that
+	// clientWait is time inside the app spent waiting for request body
+	// bytes since entered, which --timeout does not count
+	clientWait atomic.Int64
 
 	// views of the body for WriteHeld, and the released sets of held
 	// objects this executor drops in its next call (both reused)
@@ -100,7 +106,7 @@ func (e *executor) serve(j *job) bool {
 		e.lineMu.Lock()
 		e.line = append(append(append(e.line[:0], r.Method...), ' '), r.URI...)
 		e.lineMu.Unlock()
-		e.started.Store(time.Now().UnixNano())
+		e.appTime = 0
 		defer e.started.Store(0)
 	}
 	e.enterApp(r)
@@ -153,20 +159,41 @@ func (e *executor) serve(j *job) bool {
 }
 
 // enterApp marks e as inside the app with r, for the watchdog and, through
-// ExecutorBusy, the supervisor. Time spent writing to the client between
-// calls is not the app's, so it is outside.
+// ExecutorBusy, the supervisor. --timeout counts only time inside the app:
+// started is set back by the time the request already spent there, and
+// time spent writing to the client between calls does not count.
 func (e *executor) enterApp(r *Request) {
+	if e.app.timeout > 0 {
+		e.entered = time.Now()
+		e.started.Store(e.entered.Add(-e.appTime).UnixNano())
+		if e.app.onBusy != nil {
+			e.app.onBusy(e.id, e.entered, r.Method, r.URI)
+		}
+	}
 	e.inApp.Store(true)
-	if e.app.onBusy != nil {
-		e.app.onBusy(e.id, time.Now(), r.Method, r.URI)
+}
+
+// waitedOnClient takes the time since t, spent waiting for request body
+// bytes inside the app, out of the request's time in the app.
+func (e *executor) waitedOnClient(t time.Time) {
+	d := int64(time.Since(t))
+	e.clientWait.Add(d)
+	for {
+		s := e.started.Load()
+		if s == 0 || e.started.CompareAndSwap(s, s+d) {
+			return
+		}
 	}
 }
 
 // leaveApp marks e as out of the app.
 func (e *executor) leaveApp() {
 	e.inApp.Store(false)
-	if e.app.onIdle != nil {
-		e.app.onIdle(e.id)
+	if e.app.timeout > 0 {
+		e.appTime += time.Since(e.entered) - time.Duration(e.clientWait.Swap(0))
+		if e.app.onIdle != nil {
+			e.app.onIdle(e.id)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,5 +76,29 @@ func TestClientGoneMidUpload(t *testing.T) {
 	}
 	if _, after := s.get(t, "/pid"); after == "" || after != pid {
 		t.Errorf("worker changed after a client left mid-upload: %q -> %q", pid, after)
+	}
+}
+
+// TestTimeoutCountsOnlyTimeInTheApp: an upload that arrives slowly (but
+// steadily) over more than --timeout, read by the app as it comes, is not
+// a timed-out request: waiting on the client is not time in the app
+// (issue 12).
+func TestTimeoutCountsOnlyTimeInTheApp(t *testing.T) {
+	t.Setenv("UPLOAD_DIR", t.TempDir())
+	s := startServer(t, "upload:app", "--timeout", "1")
+	const size = 3 << 20
+	c := s.dial(t)
+	c.send(t, fmt.Sprintf("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n", size))
+	chunk := strings.Repeat("b", 64<<10)
+	start := time.Now()
+	for sent := 0; sent < size; sent += len(chunk) {
+		c.send(t, chunk[:min(len(chunk), size-sent)])
+		if time.Since(start) < 3*time.Second {
+			time.Sleep(50 * time.Millisecond) // the scenario: a steady, slow upload
+		}
+	}
+	resp, body := c.response(t, "POST")
+	if resp.StatusCode != 200 || strings.TrimSpace(body) != fmt.Sprint(size) {
+		t.Errorf("a slow upload over %v with --timeout 1: %d %q", time.Since(start).Round(time.Second), resp.StatusCode, body)
 	}
 }
