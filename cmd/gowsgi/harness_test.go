@@ -263,11 +263,12 @@ func newHolds(t *testing.T) *holds { return &holds{dir: t.TempDir()} }
 func (h *holds) flags() []string { return []string{"--env", "E2E_HOLD_DIR=" + h.dir} }
 
 // awaitEntered waits until every named request is in the app; none has left,
-// since none was released. On a timeout it releases them all, so that the
-// server can stop, and fails the test.
+// since none was released. On a timeout (shorter than client's, so that it
+// is the failure reported) it releases them all, so that the server can
+// stop, and fails the test.
 func (h *holds) awaitEntered(t *testing.T, names ...string) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		missing := slices.DeleteFunc(slices.Clone(names), func(n string) bool {
 			_, err := os.Stat(filepath.Join(h.dir, "entered-"+n))
 			return err == nil
@@ -277,7 +278,7 @@ func (h *holds) awaitEntered(t *testing.T, names ...string) {
 		}
 		if time.Now().After(deadline) {
 			h.release(t, "all")
-			t.Fatalf("requests %q not in the app after 30s", missing)
+			t.Fatalf("requests %q not in the app after 20s", missing)
 		}
 	}
 }
