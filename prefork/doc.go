@@ -16,10 +16,12 @@
 // the pipe the worker may later ask to be recycled ([Retire]); in its
 // scoreboard slot it records the request it serves ([BeginRequest],
 // [EndRequest]), which the supervisor reads for [Supervisor.Stats] and to
-// say, when a worker dies, what it was doing, and counts its responses and
-// the application's exceptions ([RecordResponse], [RecordException]), which
-// the supervisor adds up over all its workers, past and present, for
-// [Supervisor.Metrics].
+// say, when a worker dies, what it was doing; what each of its executors
+// runs ([ExecutorBusy], [ExecutorIdle]), from which the supervisor finds a
+// request stuck past [Supervisor.RequestTimeout]; and counts of its
+// responses and the application's exceptions ([RecordResponse],
+// [RecordException]), which the supervisor adds up over all its workers,
+// past and present, for [Supervisor.Metrics].
 //
 // Signal handling inside a worker belongs to the caller: SIGTERM: stop
 // accepting, finish in-flight requests and exit 0; SIGINT/SIGQUIT: exit at

@@ -45,6 +45,8 @@ func TestHeartbeatSurvivesBlockedThread(t *testing.T) {
 	url := "http://" + ln.Name() + "/"
 	p := startSupervisor(t, ln, 1, false, envTestHeartbeat+"=1s", envTestBehaviour+"=block-thread")
 	w := p.awaitReady(t, 1)[0]
+	// The scenario: the thread stays blocked for three and a half
+	// heartbeat timeouts, over which a silent heartbeat would be seen.
 	time.Sleep(3500 * time.Millisecond)
 	if n := p.log.count("worker stopped heartbeating; killing it"); n != 0 {
 		t.Errorf("%d workers killed for a silent heartbeat", n)

@@ -38,6 +38,8 @@ const (
 	envTestMaxMemory = "PREFORK_TEST_MAXMEM"    // Supervisor.MaxWorkerMemory in the supervisor role
 	envTestPIDFile   = "PREFORK_TEST_PIDFILE"   // Supervisor.PIDFile in the supervisor role
 	envTestWatch     = "PREFORK_TEST_WATCH"     // Supervisor.WatchPaths (one) in the supervisor role
+	envTestMaxDelay  = "PREFORK_TEST_MAXDELAY"  // the longest crash-loop back-off in the supervisor role
+	envTestHealthy   = "PREFORK_TEST_HEALTHY"   // a file: the test worker that creates it serves whatever its behaviour; see runTestWorker
 )
 
 func TestMain(m *testing.M) {
@@ -61,7 +63,17 @@ func TestMain(m *testing.M) {
 // PREFORK_TEST_BOOTDELAY to boot, and fails to while the file
 // PREFORK_TEST_BOOTFAIL names exists: as the file says, "crash" exits 2,
 // "hang" never reports ready, anything else exits with ExitBootFailed.
+// Whatever the behaviour, the one worker that creates the file
+// PREFORK_TEST_HEALTHY names, if set, serves HTTP: one slot stays healthy
+// while the others misbehave.
 func runTestWorker() int {
+	behaviour := os.Getenv(envTestBehaviour)
+	if f := os.Getenv(envTestHealthy); f != "" {
+		if claim, err := os.OpenFile(f, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+			claim.Close()
+			behaviour = ""
+		}
+	}
 	if d, err := time.ParseDuration(os.Getenv(envTestBootDelay)); err == nil {
 		time.Sleep(d)
 	}
@@ -77,7 +89,7 @@ func runTestWorker() int {
 			return ExitBootFailed
 		}
 	}
-	switch os.Getenv(envTestBehaviour) {
+	switch behaviour {
 	case "bootfail":
 		fmt.Fprintln(os.Stderr, "test worker: cannot load the application")
 		return ExitBootFailed
@@ -126,7 +138,7 @@ func runTestWorker() int {
 		fmt.Fprintln(os.Stderr, "test worker:", err)
 		return 1
 	}
-	if os.Getenv(envTestBehaviour) == "block-thread" {
+	if behaviour == "block-thread" {
 		runtime.GOMAXPROCS(1)
 		go func() {
 			runtime.LockOSThread()
@@ -161,14 +173,30 @@ func runTestWorker() int {
 // headers and then nothing for an hour, "/status/CODE" with status CODE,
 // and "/exception" with 500 after RecordException, as an application's
 // exception would; "/retire" calls Retire, and "/bloat" makes the worker's
-// resident memory grow by bloatSize. It records every request on the
-// scoreboard, and every response with RecordResponse.
+// resident memory grow by bloatSize. "/executor/N" marks executor N busy
+// with the request (ExecutorBusy), sends the headers, and, given
+// ?hold=DURATION, marks it idle after that long and sends "done"; without
+// it, it stays busy for an hour, as an executor stuck in C code. It records
+// every request on the scoreboard, and every response with RecordResponse.
 func testHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/stuck", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
 		time.Sleep(time.Hour)
+	})
+	mux.HandleFunc("/executor/{n}", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.PathValue("n"))
+		ExecutorBusy(n, time.Now(), []byte(r.Method), []byte(r.URL.Path))
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		hold, err := time.ParseDuration(r.URL.Query().Get("hold"))
+		if err != nil {
+			hold = time.Hour
+		}
+		time.Sleep(hold)
+		ExecutorIdle(n)
+		io.WriteString(w, "done")
 	})
 	mux.HandleFunc("/retire", func(w http.ResponseWriter, r *http.Request) {
 		if err := Retire(); err != nil {
@@ -244,6 +272,7 @@ func runTestSupervisor() int {
 	heartbeat, _ := time.ParseDuration(os.Getenv(envTestHeartbeat))
 	bootTimeout, _ := time.ParseDuration(os.Getenv(envTestBootTime))
 	maxMemory, _ := strconv.ParseInt(os.Getenv(envTestMaxMemory), 10, 64)
+	maxDelay, _ := time.ParseDuration(os.Getenv(envTestMaxDelay))
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ln, err := testListener()
 	if err != nil {
@@ -260,6 +289,7 @@ func runTestSupervisor() int {
 		PIDFile:          os.Getenv(envTestPIDFile),
 		OnReopenLogs:     func() { log.Info("reopening logs") },
 		Log:              log,
+		maxRestartDelay:  maxDelay,
 	}
 	if dir := os.Getenv(envTestWatch); dir != "" {
 		s.WatchPaths, s.WatchInterval = []string{dir}, 100*time.Millisecond
@@ -303,6 +333,10 @@ type logRecord struct {
 	ReplacesPID int    `json:"replaces_pid"`
 	RSS         int64  `json:"rss"`
 	Path        string `json:"path"`
+	Signal      string `json:"signal"`
+	Lived       string `json:"lived"`
+	Delay       string `json:"delay"`
+	ExitsInARow int    `json:"exits_in_a_row"`
 }
 
 // logTail collects a supervisor's log records as they are written.

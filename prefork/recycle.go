@@ -16,7 +16,7 @@ func (a *arbiter) recycle(w *worker, c cause, why string) {
 	if w.replacement != nil {
 		return
 	}
-	r, err := a.spawn(roleStandby)
+	r, err := a.spawn(a.freeID(), roleStandby)
 	if err != nil {
 		a.log.Error("recycle failed: cannot start a replacement", "worker", w.id, "pid", w.proc.Pid, "err", err)
 		return
@@ -42,11 +42,15 @@ func (a *arbiter) recycleFailed(r *worker, how string) {
 }
 
 // replacementTakesOver lets the standby started to replace w, if any, stand
-// in for it now that w has died: it becomes an ordinary active worker.
-func (a *arbiter) replacementTakesOver(w *worker) {
-	if r := w.replacement; r != nil {
-		r.role, r.replaces, w.replacement = roleActive, nil, nil
+// in for it now that w has died: it becomes an ordinary active worker. It
+// reports whether there was one.
+func (a *arbiter) replacementTakesOver(w *worker) bool {
+	r := w.replacement
+	if r == nil {
+		return false
 	}
+	r.role, r.replaces, w.replacement = roleActive, nil, nil
+	return true
 }
 
 // retryRecycles starts a new standby for each worker whose recycle failed.

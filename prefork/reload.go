@@ -23,7 +23,7 @@ func (a *arbiter) reload(why string) {
 	}
 	a.log.Info("reloading: starting a new generation of workers", "workers", a.target, "reason", why)
 	for range a.target {
-		w, err := a.spawn(roleStandby)
+		w, err := a.spawn(a.freeID(), roleStandby)
 		if err != nil {
 			a.reloadFailed(err.Error())
 			return
@@ -47,6 +47,7 @@ func (a *arbiter) reloadProgress() {
 	for _, w := range a.reloading {
 		w.role = roleActive
 	}
+	a.everReady = true
 	a.log.Info("reload complete", "workers", len(a.reloading))
 	a.reloading = nil
 	a.manageWorkers()

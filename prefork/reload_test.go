@@ -73,6 +73,19 @@ func (l *load) served(pid int) int {
 	return l.pids[pid]
 }
 
+// awaitServed waits until one of pids has answered a request of the load,
+// failing the test if none has within 10 seconds.
+func (l *load) awaitServed(t *testing.T, pids ...int) {
+	t.Helper()
+	await(t, 10*time.Second, func() []int {
+		var n []int
+		for _, pid := range pids {
+			n = append(n, l.served(pid))
+		}
+		return n
+	}, func(n []int) bool { return slices.ContainsFunc(n, func(k int) bool { return k > 0 }) })
+}
+
 // getPID fetches url from a test worker's "/" and returns the pid it
 // answers with.
 func getPID(c *http.Client, url string) (int, error) {
@@ -113,22 +126,19 @@ func TestReloadReplacesEveryWorker(t *testing.T) {
 	p := startSupervisor(t, ln, 2, false)
 	old := pidsOf(p.awaitReady(t, 2))
 	l := startLoad(url)
-	time.Sleep(200 * time.Millisecond)
+	l.awaitServed(t, old...)
 
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	fresh := pidsOf(p.awaitReady(t, 2))
 	p.log.await(t, "reload complete", nil, 5*time.Second)
 	assertGone(t, old, 5*time.Second)
-	time.Sleep(300 * time.Millisecond)
-	l.finish(t)
 	for _, pid := range fresh {
 		if slices.Contains(old, pid) {
 			t.Errorf("pid %d is in both generations", pid)
 		}
-		if l.served(pid) == 0 {
-			t.Errorf("new worker pid %d served no request", pid)
-		}
+		l.awaitServed(t, pid) // each new worker serves
 	}
+	l.finish(t)
 
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.awaitExit(t, 10*time.Second)
@@ -168,12 +178,13 @@ func TestFailedReloadKeepsOldWorkers(t *testing.T) {
 			if !strings.Contains(rec.Reason, tt.wantReason) {
 				t.Errorf("reload failure reason %q, want it to contain %q", rec.Reason, tt.wantReason)
 			}
-			time.Sleep(300 * time.Millisecond)
-			before := []int{l.served(old[0]), l.served(old[1])}
-			time.Sleep(300 * time.Millisecond)
-			for i, pid := range old {
-				if processGone(pid) || l.served(pid) == before[i] {
-					t.Errorf("old worker pid %d stopped serving after the failed reload", pid)
+			// The old workers serve on: between them they answer more
+			// requests, and neither has exited.
+			before := l.served(old[0]) + l.served(old[1])
+			await(t, 10*time.Second, func() int { return l.served(old[0]) + l.served(old[1]) }, func(n int) bool { return n > before+10 })
+			for _, pid := range old {
+				if processGone(pid) {
+					t.Errorf("old worker pid %d exited after the failed reload", pid)
 				}
 			}
 
@@ -212,7 +223,8 @@ func TestReloadDuringReloadIsQueued(t *testing.T) {
 	}
 	p.log.await(t, "reload complete", nil, 10*time.Second)
 	p.log.await(t, "reload complete", nil, 10*time.Second)
-	time.Sleep(500 * time.Millisecond)
+	pids := p.log.pids()
+	l.awaitServed(t, pids[len(pids)-2:]...) // the last generation serves
 	l.finish(t)
 	if n := p.log.count("reload complete"); n != 2 {
 		t.Errorf("%d reloads, want 2", n)

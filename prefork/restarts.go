@@ -33,7 +33,7 @@ func (a *arbiter) exitCause(w *worker, state *os.ProcessState) cause {
 	case a.stopping:
 		return ""
 	case w.killedFor != "":
-		return causeHeartbeat
+		return w.killCause
 	case !w.ready:
 		return causeBootFailure
 	case state != nil && state.ExitCode() == ExitStuck:

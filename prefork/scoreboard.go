@@ -47,6 +47,26 @@ type slot struct {
 	durations   [durationBuckets]atomic.Uint64 // responses by durationBucket (not cumulative)
 	durationSum atomic.Uint64                  // of response durations, in microseconds
 	exceptions  atomic.Uint64                  // RecordException calls
+
+	executors [maxExecutors]executorSlot // the request each executor runs; see ExecutorBusy
+}
+
+// maxExecutors is how many executors of a worker the scoreboard follows;
+// ExecutorBusy ignores the others.
+const maxExecutors = 64
+
+// executorTextSize is the room for an executor's request line; a longer
+// one is cut.
+const executorTextSize = 112
+
+// executorSlot is what one executor runs. Its executor is its only writer,
+// so seq, a sequence lock over start, length and text as in slot, needs no
+// compare-and-swap.
+type executorSlot struct {
+	seq    atomic.Uint32
+	length atomic.Uint32 // bytes of text in use
+	start  atomic.Int64  // when the request began, Unix nanoseconds; 0 while idle
+	text   [executorTextSize]byte
 }
 
 // slotSize is the size of the file behind a slot.
@@ -122,16 +142,95 @@ func EndRequest() {
 	}
 }
 
+// ExecutorBusy records in this worker's scoreboard slot that executor
+// (0, 1, ...) began running a request at started, shown as method and
+// target separated by a space (cut to 112 bytes). The supervisor kills a
+// worker one of whose executors stays busy past Supervisor.RequestTimeout
+// plus StuckKillMargin. Like BeginRequest it makes no system call and
+// allocates nothing; each executor must be one goroutine at a time, and
+// executors may call it concurrently. Pair each call with ExecutorIdle. It
+// does nothing in a process that is not a worker, and for an executor
+// numbered 64 or more.
+func ExecutorBusy(executor int, started time.Time, method, target []byte) {
+	if s := inherited().board; s != nil && executor >= 0 && executor < maxExecutors {
+		s.executors[executor].busy(started, method, target)
+	}
+}
+
+// ExecutorIdle records that executor has finished the request recorded by
+// ExecutorBusy. It is as cheap as ExecutorBusy.
+func ExecutorIdle(executor int) {
+	if s := inherited().board; s != nil && executor >= 0 && executor < maxExecutors {
+		s.executors[executor].idle()
+	}
+}
+
+// putRequestLine writes method, a space and target to dst, as much as
+// fits, and returns the length written.
+func putRequestLine(dst, method, target []byte) int {
+	n := copy(dst, method)
+	if n < len(dst) {
+		dst[n] = ' '
+		n++
+	}
+	return n + copy(dst[n:], target)
+}
+
+// busy records a request begun; see ExecutorBusy.
+func (e *executorSlot) busy(started time.Time, method, target []byte) {
+	v := e.seq.Add(1)
+	e.length.Store(uint32(putRequestLine(e.text[:], method, target)))
+	e.start.Store(started.UnixNano())
+	e.seq.Store(v + 1)
+}
+
+// idle records the request finished; see ExecutorIdle. Clearing start is
+// enough, and needs no lock: a reader that saw it set before copied the
+// finished request's own text, since only busy changes the text.
+func (e *executorSlot) idle() {
+	e.start.Store(0)
+}
+
+// read copies the executor's request under the sequence lock; "" and zero
+// while idle. Like slot.read it gives up waiting after a bounded number of
+// tries.
+func (e *executorSlot) read() (string, time.Time) {
+	var buf [executorTextSize]byte
+	for try := 0; ; try++ {
+		v := e.seq.Load()
+		start := e.start.Load()
+		n := min(int(e.length.Load()), len(buf))
+		copy(buf[:], e.text[:n])
+		if v&1 == 0 && e.seq.Load() == v || try == 1000 {
+			if start == 0 {
+				return "", time.Time{}
+			}
+			return string(buf[:n]), time.Unix(0, start)
+		}
+		runtime.Gosched()
+	}
+}
+
+// oldestExecutor returns the executor that has been busy longest and when
+// its request began, or -1 if every executor is idle. It reads only
+// atomics, so the supervisor can ask every tick.
+func (s *slot) oldestExecutor() (int, time.Time) {
+	oldest, first := -1, int64(0)
+	for i := range s.executors {
+		if start := s.executors[i].start.Load(); start != 0 && (oldest < 0 || start < first) {
+			oldest, first = i, start
+		}
+	}
+	if oldest < 0 {
+		return -1, time.Time{}
+	}
+	return oldest, time.Unix(0, first)
+}
+
 // begin records a request begun; see BeginRequest.
 func (s *slot) begin(method, target []byte) {
 	v := s.lock()
-	n := copy(s.text[:], method)
-	if n < len(s.text) {
-		s.text[n] = ' '
-		n++
-	}
-	n += copy(s.text[n:], target)
-	s.length.Store(uint32(n))
+	s.length.Store(uint32(putRequestLine(s.text[:], method, target)))
 	s.start.Store(time.Now().UnixNano())
 	s.inFlight.Add(1)
 	s.unlock(v)

@@ -42,7 +42,6 @@ func TestScaleWithTTINAndTTOU(t *testing.T) {
 	}
 	p.cmd.Process.Signal(syscall.SIGTTOU)
 	p.log.await(t, "not stopping the last worker", nil, 5*time.Second)
-	time.Sleep(200 * time.Millisecond)
 	if n := p.log.live(); n != 1 {
 		t.Errorf("%d workers live after TTOU x3, want 1", n)
 	}
@@ -54,6 +53,9 @@ func TestScaleWithTTINAndTTOU(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.awaitExit(t, 10*time.Second)
 	assertGone(t, p.log.pids(), 2*time.Second)
+	if n := p.log.count("stopping worker"); n != 2 {
+		t.Errorf("%d workers stopped by TTOU, want 2 (never the last)", n)
+	}
 }
 
 func TestUSR1ReachesWorkers(t *testing.T) {

@@ -31,12 +31,14 @@ type worker struct {
 	lastBeat atomic.Int64 // when the last heartbeat arrived, in Unix nanoseconds
 
 	role         role
+	started      time.Time // when it was started, for the crash-loop back-off
 	ready        bool
 	bootDeadline time.Time // when an unready worker is killed
 	timedOut     bool      // killed for missing bootDeadline
 	stopDeadline time.Time // when a retiring worker is killed
 	killed       bool      // SIGKILLed after missing stopDeadline
 	killedFor    string    // why the supervisor killed a serving worker, for the exit log
+	killCause    cause     // killedFor, for Metrics
 	stopCause    cause     // why the supervisor told the worker to stop, for Metrics; "" if it did not
 
 	recycleFor   string  // why the worker is to be recycled; "" if it is not
@@ -68,15 +70,13 @@ func (e readyEvent) apply(a *arbiter)  { a.workerReady(e.w) }
 func (e retireEvent) apply(a *arbiter) { a.recycle(e.w, causeRetire, "the worker asked to retire") }
 func (e exitEvent) apply(a *arbiter)   { a.workerExited(e.w, e.state, e.err) }
 
-// spawn starts a worker with the lowest free id and the goroutines that
-// watch it.
+// spawn starts worker id and the goroutines that watch it.
 //
 // It must run on the loop's goroutine, which Run locks to its OS thread: the
 // kernel sends a child its Pdeathsig when the thread that started it ends,
 // not the process, and Go ends a thread only when a goroutine locked to it
 // exits, so no other goroutine can take this thread down with it.
-func (a *arbiter) spawn(r role) (*worker, error) {
-	id := a.freeID()
+func (a *arbiter) spawn(id int, r role) (*worker, error) {
 	board, boardFile, err := newSlot()
 	if err != nil {
 		return nil, fmt.Errorf("prefork: scoreboard for worker %d: %w", id, err)
@@ -110,7 +110,8 @@ func (a *arbiter) spawn(r role) (*worker, error) {
 		board.unmap()
 		return nil, fmt.Errorf("prefork: cannot start worker %d: %w", id, err)
 	}
-	wk := &worker{id: id, proc: cmd.Process, board: board, role: r, bootDeadline: time.Now().Add(a.bootTimeout)}
+	now := time.Now()
+	wk := &worker{id: id, proc: cmd.Process, board: board, role: r, started: now, bootDeadline: now.Add(a.bootTimeout)}
 	a.workers = append(a.workers, wk)
 	a.reg.add(wk)
 	a.log.Info("worker started", "worker", id, "pid", wk.proc.Pid)

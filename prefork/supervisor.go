@@ -16,11 +16,10 @@ import (
 const (
 	defaultGracefulTimeout = 30 * time.Second
 	defaultBootTimeout     = 60 * time.Second
-	fastStopGrace          = time.Second            // SIGINT to SIGKILL in a fast stop
-	killWait               = 5 * time.Second        // how long SIGKILLed workers get to be reaped
-	respawnDelay           = 100 * time.Millisecond // see workerExited
-	tickInterval           = time.Second            // how often heartbeats, memory and pending recycles are checked
-	maxBootFailures        = 5                      // consecutive workers dying before ready
+	fastStopGrace          = time.Second     // SIGINT to SIGKILL in a fast stop
+	killWait               = 5 * time.Second // how long SIGKILLed workers get to be reaped
+	tickInterval           = time.Second     // how often heartbeats, stuck requests, memory and pending recycles are checked
+	maxBootFailures        = 5               // consecutive workers dying before ready, before any was
 )
 
 // DefaultHeartbeatTimeout is the heartbeat timeout to use unless told
@@ -48,6 +47,11 @@ type Supervisor struct {
 	// worker is recycled (see Run). Zero turns the check off.
 	MaxWorkerMemory int64
 
+	// RequestTimeout is the workers' request timeout: a worker with a
+	// request (see ExecutorBusy) running longer than RequestTimeout plus
+	// StuckKillMargin is SIGKILLed and replaced. Zero turns the check off.
+	RequestTimeout time.Duration
+
 	// OnReopenLogs, if not nil, is called on the supervisor's loop when it
 	// receives SIGUSR1, after the signal is passed on to the workers.
 	OnReopenLogs func()
@@ -71,6 +75,11 @@ type Supervisor struct {
 	Log *slog.Logger // nil: slog.Default()
 
 	reg registry // the live workers, for Stats, and the exited ones' totals, for Metrics
+
+	// Knobs for this package's tests, which cannot wait for the real
+	// values; zero means the constant.
+	maxRestartDelay time.Duration // maxRestartDelay
+	stuckKillMargin time.Duration // StuckKillMargin
 }
 
 // arbiter is the state of one Run. Only the loop's goroutine touches it,
@@ -87,17 +96,20 @@ type arbiter struct {
 	bootTimeout      time.Duration
 	heartbeatTimeout time.Duration // 0: off
 	maxMemory        int64         // 0: off
+	stuckAfter       time.Duration // how long a request may run before its worker is killed; 0: off
+	maxRestartDelay  time.Duration
 	onReopenLogs     func()
 	reg              *registry
 
-	target   int       // how many active workers to keep: Workers, changed by TTIN and TTOU
-	workers  []*worker // every worker not yet reaped, in order of start
-	events   chan event
-	signals  chan os.Signal
-	done     chan struct{} // closed when Run returns
-	failures int           // workers in a row that died before ready
-	respawn  time.Time     // when to refill empty slots; zero if not due
-	nextTick time.Time     // when the periodic checks run next
+	target    int       // how many active workers to keep: Workers, changed by TTIN and TTOU
+	workers   []*worker // every worker not yet reaped, in order of start
+	events    chan event
+	signals   chan os.Signal
+	done      chan struct{}        // closed when Run returns
+	failures  int                  // workers in a row that died before ready, before any was
+	everReady bool                 // a worker has served: failures no longer stop Run
+	slots     map[int]*slotBackoff // the crash-loop back-off of worker slots, by id
+	nextTick  time.Time            // when the periodic checks run next
 
 	reloading    []*worker // the new generation of a reload in progress, nil if none
 	reloadQueued bool      // a reload was asked for during the one in progress
@@ -136,18 +148,28 @@ type arbiter struct {
 // resident memory exceeds MaxWorkerMemory; if the replacement fails to
 // boot, the old worker keeps serving and the recycle is tried again a
 // second later. A ready worker whose heartbeat
-// stops for HeartbeatTimeout is killed. A worker that exits or is killed
-// after it was ready is replaced, after a short pause that lets a stop
-// signal sent to the whole process group (Ctrl-C) reach the supervisor
-// first. When a worker dies, the log says which request it was serving.
+// stops for HeartbeatTimeout is killed, and so is one with a request (see
+// ExecutorBusy) older than RequestTimeout plus StuckKillMargin. When a
+// worker dies, the log says which request it was serving.
 //
-// A worker (not one started for a reload or a recycle) that exits with
-// ExitBootFailed before it is ready means the application cannot be loaded:
-// Run stops the other workers gracefully and returns an error (the worker
-// has already printed the reason to its stderr, which is the supervisor's).
-// Five workers in a row dying before ready for any other reason, including
-// missing BootTimeout, are an error too, as is failing to start a worker at
-// all.
+// A worker that exits or is killed without being told to is replaced after
+// a crash-loop back-off of its slot (its worker id), which the log states
+// with how long the worker lived: 100ms after the first exit, doubling with
+// each exit in a row up to 30s; a worker that outlives 30s resets its
+// slot's count. The pause also lets a stop signal sent to the whole process
+// group (Ctrl-C) reach the supervisor first. The other slots serve on.
+// Stops, reloads, TTIN, TTOU and recycles are never delayed by it; a
+// restart still waiting is cancelled by a stop, and by TTOU before any
+// serving worker is stopped.
+//
+// Until a worker (not one started for a reload or a recycle) has become
+// ready, one that exits with ExitBootFailed means the application cannot
+// be loaded: Run stops the other workers gracefully and returns an error
+// (the worker has already printed the reason to its stderr, which is the
+// supervisor's). Five workers in a row dying before ready for any other
+// reason, including missing BootTimeout, are an error too. Once a worker
+// has served, such failures are backed off like crashes while the other
+// workers serve on. Failing to start a worker process at all is an error.
 //
 // Workers are killed if the supervisor dies (Linux parent-death signal
 // SIGKILL), so they never outlive it. Their stdin is /dev/null; stdout and
@@ -209,16 +231,21 @@ func (s *Supervisor) newArbiter() (*arbiter, error) {
 		bootTimeout:      orDefault(s.BootTimeout, defaultBootTimeout),
 		heartbeatTimeout: max(s.HeartbeatTimeout, 0),
 		maxMemory:        s.MaxWorkerMemory,
+		maxRestartDelay:  orDefault(s.maxRestartDelay, maxRestartDelay),
 		onReopenLogs:     s.OnReopenLogs,
 		reg:              &s.reg,
 		target:           s.Workers,
 		events:           make(chan event, 2*s.Workers),
 		signals:          make(chan os.Signal, 8),
 		done:             make(chan struct{}),
+		slots:            make(map[int]*slotBackoff),
 		nextTick:         time.Now().Add(tickInterval),
 	}
 	if a.log == nil {
 		a.log = slog.Default()
+	}
+	if s.RequestTimeout > 0 {
+		a.stuckAfter = s.RequestTimeout + orDefault(s.stuckKillMargin, StuckKillMargin)
 	}
 	if a.path == "" {
 		exe, err := os.Executable()
@@ -312,9 +339,13 @@ func (a *arbiter) active() []*worker {
 	return ws
 }
 
-// freeID is the lowest worker number no live worker has.
+// freeID is the lowest worker number that no live worker has and no
+// delayed restart waits for.
 func (a *arbiter) freeID() int {
 	for id := 1; ; id++ {
+		if st := a.slots[id]; st != nil && !st.due.IsZero() {
+			continue
+		}
 		if !slices.ContainsFunc(a.workers, func(w *worker) bool { return w.id == id }) {
 			return id
 		}
@@ -326,10 +357,7 @@ func (a *arbiter) nextDeadline() time.Time {
 	if a.stopping {
 		return a.deadline
 	}
-	next := a.nextTick
-	if !a.respawn.IsZero() && a.respawn.Before(next) {
-		next = a.respawn
-	}
+	next := a.nextRestart(a.nextTick)
 	for _, w := range a.workers {
 		if !w.ready && !w.timedOut && w.bootDeadline.Before(next) {
 			next = w.bootDeadline
@@ -342,7 +370,8 @@ func (a *arbiter) nextDeadline() time.Time {
 }
 
 // checkDeadlines escalates stops, kills workers that missed their boot
-// deadline, refills empty slots when due, and runs the periodic checks.
+// deadline, restarts the slots whose back-off is over, and runs the
+// periodic checks.
 func (a *arbiter) checkDeadlines(now time.Time) {
 	if a.stopping {
 		a.escalateStop(now)
@@ -360,13 +389,13 @@ func (a *arbiter) checkDeadlines(now time.Time) {
 			a.signal(w, syscall.SIGKILL)
 		}
 	}
-	if !a.respawn.IsZero() && !now.Before(a.respawn) {
-		a.respawn = time.Time{}
+	if a.restartsDue(now) {
 		a.manageWorkers()
 	}
 	if !now.Before(a.nextTick) {
 		a.nextTick = now.Add(tickInterval)
 		a.checkHeartbeats(now)
+		a.checkStuck(now)
 		a.checkMemory()
 		a.retryRecycles()
 	}
@@ -392,21 +421,39 @@ func (a *arbiter) escalateStop(now time.Time) {
 	}
 }
 
-// manageWorkers brings the number of active workers to the target: it
-// starts workers, or stops the highest-numbered ones gracefully.
+// manageWorkers brings the number of active workers, counting the slots
+// whose restart waits out a back-off, to the target. Above it, it cancels
+// the waiting restarts first, then stops the highest-numbered workers
+// gracefully; below it, it starts workers in new slots. It also restarts
+// the waiting slots whose back-off is over.
 func (a *arbiter) manageWorkers() {
 	if a.stopping {
 		return
 	}
-	active := a.active()
-	for n := len(active); n < a.target; n++ {
-		if _, err := a.spawn(roleActive); err != nil {
+	active, waiting := a.active(), a.waitingSlots()
+	excess := len(active) + len(waiting) - a.target
+	for ; excess > 0 && len(waiting) > 0; excess-- {
+		a.cancelRestart(waiting[len(waiting)-1])
+		waiting = waiting[:len(waiting)-1]
+	}
+	for i := len(active) - 1; excess > 0; i, excess = i-1, excess-1 {
+		a.retire(active[i], causeScaleDown, "fewer workers wanted")
+	}
+	now := time.Now()
+	for _, id := range waiting {
+		if st := a.slots[id]; !now.Before(st.due) {
+			st.due = time.Time{}
+			if _, err := a.spawn(id, roleActive); err != nil {
+				a.fail(err)
+				return
+			}
+		}
+	}
+	for n := len(active) + len(waiting); n < a.target; n++ {
+		if _, err := a.spawn(a.freeID(), roleActive); err != nil {
 			a.fail(err)
 			return
 		}
-	}
-	for i := len(active) - 1; i >= a.target; i-- {
-		a.retire(active[i], causeScaleDown, "fewer workers wanted")
 	}
 }
 
@@ -425,15 +472,18 @@ func (a *arbiter) workerReady(w *worker) {
 	case slices.Contains(a.reloading, w):
 		a.reloadProgress()
 	default:
-		a.failures = 0
+		a.failures, a.everReady = 0, true
 	}
 }
 
 // workerExited forgets a reaped worker and decides what its end means.
 //
-// Empty slots are refilled after respawnDelay rather than at once: Ctrl-C
-// signals the supervisor and its workers together, and the supervisor must
-// see its SIGINT before it takes the workers' exits for crashes.
+// An active worker that ends without being told to is replaced after its
+// slot's crash-loop back-off (see backOff), never at once: Ctrl-C signals
+// the supervisor and its workers together, and the supervisor must see its
+// SIGINT before it takes the workers' exits for crashes. Until a worker has
+// served, though, failing to boot stops Run: at once if the application
+// cannot be loaded, after maxBootFailures in a row otherwise.
 func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error) {
 	a.workers = slices.DeleteFunc(a.workers, func(v *worker) bool { return v == w })
 	how := describeExit(state, waitErr)
@@ -444,6 +494,7 @@ func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error)
 	if w.killedFor != "" {
 		attrs = append(attrs, "killed_for", w.killedFor)
 	}
+	bootFailed := state != nil && state.ExitCode() == ExitBootFailed
 	switch {
 	case a.stopping, w.role == roleRetiring:
 		a.log.Info("worker exited", attrs...)
@@ -455,19 +506,25 @@ func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error)
 		a.reloadFailed(fmt.Sprintf("new worker %d (pid %d) exited: %s", w.id, w.proc.Pid, how))
 	case w.ready:
 		a.log.Warn("worker exited", attrs...)
-		a.replacementTakesOver(w)
-		a.scheduleRespawn()
-	case state != nil && state.ExitCode() == ExitBootFailed:
+		if !a.replacementTakesOver(w) {
+			a.backOff(w, how)
+		}
+	case bootFailed && !a.everReady:
 		a.log.Error("worker could not load the application", attrs...)
 		a.fail(fmt.Errorf("prefork: worker %d (pid %d) could not load the application (%s)", w.id, w.proc.Pid, how))
+	case bootFailed:
+		a.log.Error("worker could not load the application", attrs...)
+		a.backOff(w, how)
 	default:
-		a.failures++
 		a.log.Warn("worker exited before it was ready", attrs...)
-		if a.failures >= maxBootFailures {
-			a.fail(fmt.Errorf("prefork: %d workers in a row exited before they were ready; the last, worker %d (pid %d): %s", a.failures, w.id, w.proc.Pid, how))
-			return
+		if !a.everReady {
+			a.failures++
+			if a.failures >= maxBootFailures {
+				a.fail(fmt.Errorf("prefork: %d workers in a row exited before they were ready; the last, worker %d (pid %d): %s", a.failures, w.id, w.proc.Pid, how))
+				return
+			}
 		}
-		a.scheduleRespawn()
+		a.backOff(w, how)
 	}
 }
 
@@ -480,13 +537,6 @@ func describeExit(state *os.ProcessState, waitErr error) string {
 		return exitReason(ws)
 	}
 	return state.String()
-}
-
-// scheduleRespawn arranges for empty slots to be refilled soon.
-func (a *arbiter) scheduleRespawn() {
-	if a.respawn.IsZero() {
-		a.respawn = time.Now().Add(respawnDelay)
-	}
 }
 
 // fail records why Run will return an error and stops the workers

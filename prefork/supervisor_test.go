@@ -92,7 +92,7 @@ func TestSupervisorReplacesWorkerThatCrashesAfterReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startSupervisor(t, ln, 1, false, envTestBehaviour+"=ready-then-crash")
+	p := startSupervisor(t, ln, 1, false, envTestBehaviour+"=ready-then-crash", envTestMaxDelay+"=200ms")
 	for range maxBootFailures + 2 {
 		rec := p.log.await(t, "worker exited", nil, 10*time.Second)
 		if rec.Status != "exit status 2" {
@@ -176,7 +176,7 @@ func TestSupervisorFastStop(t *testing.T) {
 				if err := syscall.Kill(target, sig); err != nil {
 					t.Fatal(err)
 				}
-				time.Sleep(50 * time.Millisecond)
+				p.log.await(t, "received signal", func(r logRecord) bool { return r.Signal == signalName(sig) }, 5*time.Second)
 			}
 			if tt.inFlight {
 				if body, err := io.ReadAll(resp.Body); err == nil && string(body) == "slow done" {

@@ -71,10 +71,19 @@ func TestWatchPathsReload(t *testing.T) {
 	}
 	p := startSupervisor(t, ln, 1, false, envTestWatch+"="+dir)
 	old := p.awaitReady(t, 1)[0]
-	time.Sleep(300 * time.Millisecond) // the first scan is done
-	if err := os.WriteFile(app, []byte("x = 2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// A change made before the watcher's first scan is not one: change
+	// the file (its time) until the watcher reports a change.
+	mtime := time.Now()
+	await(t, 10*time.Second, func() int {
+		n := p.log.count("file changed")
+		if n == 0 {
+			mtime = mtime.Add(time.Second)
+			if err := os.Chtimes(app, mtime, mtime); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n
+	}, func(n int) bool { return n > 0 })
 	if rec := p.log.await(t, "file changed", nil, 5*time.Second); rec.Path != app {
 		t.Errorf("change logged for %q, want %q", rec.Path, app)
 	}

@@ -50,6 +50,10 @@ type Config struct {
 	ServerSoftware string
 	// ErrorLog receives application tracebacks; nil means log.Default().
 	ErrorLog *log.Logger
+	// ClientLog receives one line per request whose body the client broke
+	// (malformed, or cut off by a disconnect) when the app failed on it;
+	// nil means ErrorLog.
+	ClientLog *log.Logger
 	// Timeout, if positive, ends a request that runs longer: RequestTimeout
 	// is raised in the app's thread, so it unwinds and the client gets 500.
 	Timeout time.Duration
@@ -57,10 +61,21 @@ type Config struct {
 	// request (an exception, a timeout, a broken response): 500 or a cut
 	// connection. It must not block.
 	OnException func()
+	// ExecutorBusy, if set with Timeout, is called on executor i's thread
+	// each time it enters the app for a request (method and target are
+	// valid during the call only), and ExecutorIdle each time it comes
+	// back (time spent writing to the client is outside): for a supervisor
+	// that watches for executors stuck in the app from outside the
+	// process. Neither may block.
+	ExecutorBusy func(executor int, started time.Time, method, target []byte)
+	ExecutorIdle func(executor int)
 	// OnStuck is called (from another goroutine) when a request is still
-	// running a few seconds after RequestTimeout was raised in it: its
-	// thread is in C code or asleep, where no exception reaches it. The
-	// request is described as "METHOD target (running 35s)".
+	// inside the app a few seconds after RequestTimeout was due: its thread
+	// is in C code or asleep (maybe holding the GIL), where no exception
+	// reaches it. The request has been answered 500 already; the worker
+	// should Refuse new requests, let the others finish for a while,
+	// AbandonRunning and exit. The request is described as "METHOD target
+	// (running 35s)".
 	OnStuck func(request string)
 }
 
@@ -74,11 +89,20 @@ type App struct {
 	executors []*executor
 	wg        sync.WaitGroup
 	errorLog  *log.Logger
+	clientLog *log.Logger
 	timeout   time.Duration
 	onExc     func()
+	onBusy    func(executor int, started time.Time, method, target []byte)
+	onIdle    func(executor int)
 	watchdog  *watchdog
 	closeOnce sync.Once
+	stuck     chan struct{} // closed when the watchdog abandons a request
+	stuckOnce sync.Once
 }
+
+// ErrStuck is returned by Close when a request is stuck in the app: the
+// interpreter cannot be finalized, and the process should exit.
+var ErrStuck = errors.New("wsgi: a request is stuck in the application; Python was not finalized")
 
 // registry maps executor ids to executors for the C callbacks.
 var registry []*executor
@@ -100,10 +124,17 @@ func Start(cfg Config) (*App, error) {
 	if cfg.ErrorLog == nil {
 		cfg.ErrorLog = log.Default()
 	}
+	if cfg.ClientLog == nil {
+		cfg.ClientLog = cfg.ErrorLog
+	}
 	if err := initInterpreter(&cfg); err != nil {
 		return nil, err
 	}
-	a := &App{errorLog: cfg.ErrorLog, timeout: cfg.Timeout, onExc: cfg.OnException}
+	a := &App{errorLog: cfg.ErrorLog, clientLog: cfg.ClientLog, timeout: cfg.Timeout, onExc: cfg.OnException,
+		stuck: make(chan struct{})}
+	if a.timeout > 0 && cfg.ExecutorBusy != nil && cfg.ExecutorIdle != nil {
+		a.onBusy, a.onIdle = cfg.ExecutorBusy, cfg.ExecutorIdle
+	}
 	registry = make([]*executor, cfg.Threads)
 	ready := make(chan error, cfg.Threads)
 	for i := range registry {
@@ -124,8 +155,7 @@ func Start(cfg Config) (*App, error) {
 		return nil, err
 	}
 	if a.timeout > 0 {
-		a.watchdog = &watchdog{app: a, timeout: a.timeout, onStuck: cfg.OnStuck,
-			stop: make(chan struct{}), done: make(chan struct{})}
+		a.watchdog = newWatchdog(a, a.timeout, cfg.OnStuck)
 		go a.watchdog.run()
 	}
 	return a, nil
@@ -185,23 +215,41 @@ func boolInt(b bool) C.int {
 func (a *App) Serve(r *Request, sink ResponseSink) {
 	j := jobPool.Get().(*job)
 	j.req, j.sink = r, sink
+	j.outcome.Store(outcomeServed)
 	j.wait(&a.queue, a.queue.push(j))
-	j.req, j.sink = nil, nil
-	jobPool.Put(j)
+	if j.answer(j.outcome.Load()) {
+		j.req, j.sink = nil, nil
+		jobPool.Put(j)
+	}
 }
 
 // Close stops the executors once their current requests are done and
 // finalizes the interpreter (atexit handlers run). It must be called from
-// the goroutine that called Start, after every Serve has returned.
+// the goroutine that called Start, after every Serve has returned. If a
+// request is or gets stuck in the app, Close returns ErrStuck at once
+// without finalizing.
 func (a *App) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
+		// The watchdog keeps watching until the executors are done: a
+		// request that gets stuck meanwhile would otherwise hold Close
+		// for ever.
+		a.queue.close()
+		exited := make(chan struct{})
+		go func() {
+			a.wg.Wait()
+			close(exited)
+		}()
+		select {
+		case <-exited:
+		case <-a.stuck:
+			err = ErrStuck
+			return
+		}
 		if a.watchdog != nil {
 			close(a.watchdog.stop)
 			<-a.watchdog.done
 		}
-		a.queue.close()
-		a.wg.Wait()
 		if C.gw_finalize() != 0 {
 			err = fmt.Errorf("wsgi: Python finalization reported an error")
 		}

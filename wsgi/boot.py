@@ -1,12 +1,15 @@
 # The boot module: run once in each worker, before serving, to set up
 # sys.path and sys.executable and to load the application from its spec.
 # It runs inside the _gowsgi module; the C side calls boot().
+import _signal
 import faulthandler
 import importlib
 import os
 import signal
 import site
 import sys
+
+import _gowsgi
 
 
 class AppLoadError(Exception):
@@ -77,15 +80,48 @@ def _resolve(spec):
 
 
 def _install_faulthandler():
-    # A crash in C code (SIGSEGV...) prints every thread's Python traceback
-    # before Go's handler ends the worker; SIGUSR2 prints them and goes on
-    # (the watchdog's report on a request stuck outside bytecode).
+    # A crash in C or Python code (SIGSEGV...) prints every thread's Python
+    # traceback before Go's handler ends the worker; SIGUSR2 prints them and
+    # goes on (the watchdog's report on a request stuck outside bytecode).
+    # seal_signals puts a router in front of faulthandler, so that a fault in
+    # Go code still reaches Go's handler (a nil dereference is a panic Go may
+    # recover), and keeps these handlers the server's.
     faulthandler.enable(file=sys.stderr, all_threads=True)
     faulthandler.register(signal.SIGUSR2, file=sys.stderr, all_threads=True, chain=False)
+    _gowsgi.seal_signals()
+
+
+def _caller():
+    # The first frame outside the signal module: the code that asked.
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename == signal.__file__:
+        frame = frame.f_back
+    if frame is None:
+        return "unknown code"
+    return "%s:%d in %s" % (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+
+
+def _guard_signals():
+    # The signals the server keeps (TERM, INT, QUIT, HUP, ...) stay its own:
+    # a handler set from Python would run only when the main thread runs
+    # bytecode, which in a worker it does not, and Go would never see the
+    # signal. The attempt is logged and the current handler returned, as if
+    # it had been replaced and put back. signal.signal calls _signal.signal.
+    kept = _gowsgi.kept_signals()
+    set_handler = _signal.signal
+
+    def guarded_signal(signalnum, handler):
+        if int(signalnum) in kept and _gowsgi.refuse_signal(int(signalnum), _caller()):
+            return _signal.getsignal(signalnum)
+        return set_handler(signalnum, handler)
+
+    guarded_signal.__doc__ = set_handler.__doc__
+    _signal.signal = guarded_signal
 
 
 def boot(spec, pythonpath, virtualenv):
     _install_faulthandler()
+    _guard_signals()
     sys.executable = _real_executable()
     if hasattr(sys, "_base_executable"):
         sys._base_executable = sys.executable

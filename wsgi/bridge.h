@@ -192,6 +192,35 @@ int gw_file_wrapper_fd(PyObject *result, int *fd, int64_t *offset, int64_t *leng
 int gw_errors_init(PyObject *module, int fd);
 PyObject *gw_errors_stream(void);
 
+/* signals.c */
+void gw_signals_keep(int sig);
+void gw_signals_prepare(void);
+void gw_signals_restore(void);
+void gw_signals_check(void);
+void gw_signals_release(void);
+int gw_signals_init(PyObject *module);
+
+/* gw_python_thread is set on the threads gowsgi gives a Python thread state
+ * (main, executors, watchdog); gw_bridge_depth counts the bridge calls the
+ * thread is inside, holding or having released the GIL. With them a fault
+ * is told apart: in Go code (Go's handler) or in Python or C (faulthandler). */
+extern __thread int gw_python_thread;
+extern __thread int gw_bridge_depth;
+
+/* gw_restore and gw_save are PyEval_RestoreThread and PyEval_SaveThread for
+ * the bridge's entry and exit: every call from Go into Python goes through
+ * them. */
+static inline void gw_restore(PyThreadState *ts) {
+    gw_bridge_depth++;
+    PyEval_RestoreThread(ts);
+}
+
+static inline PyThreadState *gw_save(void) {
+    PyThreadState *ts = PyEval_SaveThread();
+    gw_bridge_depth--;
+    return ts;
+}
+
 /* shared helpers (exec.c) */
 int gw_forked(void);
 void gw_format_exception(gw_exec *ex);

@@ -34,6 +34,7 @@ func gowsgiRead(id C.int, p *C.char, n C.int) C.int {
 			return 0
 		}
 		if err != nil {
+			e.bodyErr = err
 			return -1
 		}
 	}

@@ -157,18 +157,16 @@ static int take_bytes(gw_exec *ex, PyObject *item) {
     return gw_body_append(ex, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item));
 }
 
-/* gather takes every item of a list or tuple response. */
+/* gather takes every item of a list or tuple response. The tuple (for a
+ * list, a snapshot: the list is the app's to change) is held with the
+ * output, since finish releases the result before Go reads the bytes. */
 static int gather(gw_exec *ex) {
-    PyObject *seq = ex->result;
-    if (PyList_CheckExact(seq)) {
-        /* a snapshot: the list is the app's, the tuple ours to hold */
-        seq = PyList_AsTuple(seq);
-        if (seq == NULL || gw_hold(ex, seq) < 0) {
-            Py_XDECREF(seq);
-            return fail(ex);
-        }
-        Py_DECREF(seq);
+    PyObject *seq = PyList_CheckExact(ex->result) ? PyList_AsTuple(ex->result) : Py_NewRef(ex->result);
+    if (seq == NULL || gw_hold(ex, seq) < 0) {
+        Py_XDECREF(seq);
+        return fail(ex);
     }
+    Py_DECREF(seq);
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(seq); i++) {
         if (take_bytes(ex, PyTuple_GET_ITEM(seq, i)) < 0)
             return fail(ex);
@@ -242,7 +240,7 @@ static void end_request(gw_exec *ex) {
  * this call. The output stays valid until the executor's next call. */
 int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, int64_t content_length,
             uint64_t seq) {
-    PyEval_RestoreThread(ex->ts);
+    gw_restore(ex->ts);
     ex->seq = seq;
     gw_enter(ex);
     release_request(ex);
@@ -271,7 +269,7 @@ out:
     if (rc != GW_STREAM && rc != GW_FILE)
         end_request(ex);
     gw_leave(ex);
-    PyEval_SaveThread();
+    gw_save();
     return rc;
 }
 
@@ -279,7 +277,7 @@ out:
  * went away) ends the iteration early; either way close() is called when
  * the response ends. */
 int gw_next(gw_exec *ex, int stop) {
-    PyEval_RestoreThread(ex->ts);
+    gw_restore(ex->ts);
     gw_enter(ex);
     release_output(ex);
     int rc;
@@ -292,7 +290,7 @@ int gw_next(gw_exec *ex, int stop) {
     if (rc != GW_STREAM && rc != GW_FILE)
         end_request(ex);
     gw_leave(ex);
-    PyEval_SaveThread();
+    gw_save();
     return rc;
 }
 
@@ -324,12 +322,12 @@ gw_exec *gw_exec_new(int id) {
 /* gw_exec_free drops the executor's objects and its thread state. It runs
  * on the executor's own thread. */
 void gw_exec_free(gw_exec *ex) {
-    PyEval_RestoreThread(ex->ts);
+    gw_restore(ex->ts);
     release_request(ex);
     close_result(ex);
     Py_CLEAR(ex->sr);
     Py_CLEAR(ex->input);
-    PyEval_SaveThread();
+    gw_save();
     gw_thread_state_free(ex->ts);
     PyMem_RawFree(ex->hdrs);
     PyMem_RawFree(ex->body);

@@ -19,6 +19,9 @@ type job struct {
 	req  *Request
 	sink ResponseSink
 	done chan struct{}
+	// outcome says who answers once done is signalled: the executor did
+	// (outcomeServed), or the waiter must (see abandon.go).
+	outcome atomic.Int32
 }
 
 var jobPool = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
@@ -37,11 +40,16 @@ type executor struct {
 	mu        sync.Mutex
 	cur       *job
 	headGiven bool
+	bodyErr   error // why reading the request body failed: the client's doing
 
 	// seq numbers requests; seq and started describe the request in
-	// progress for the watchdog (started is zero when idle).
+	// progress for the watchdog (started is zero when idle). inApp is set
+	// while the executor is inside gw_call or gw_next: only then can the
+	// app be what holds the request up, and only then may the watchdog
+	// take the request from it (abandon).
 	seq     atomic.Uint64
 	started atomic.Int64
+	inApp   atomic.Bool
 	lineMu  sync.Mutex
 	line    []byte // "GET /path" of the request in progress, reused
 }
@@ -60,17 +68,21 @@ func (e *executor) run(ready chan<- error) {
 	}
 	ready <- nil
 	for j := e.app.queue.take(e); j != nil; j = e.app.queue.take(e) {
-		e.serve(j)
-		j.done <- struct{}{}
+		if e.serve(j) {
+			j.done <- struct{}{}
+		}
 	}
 	C.gw_exec_free(e.c)
 }
 
-func (e *executor) serve(j *job) {
+// serve runs j through the app and writes its response. It reports false
+// if the watchdog abandoned j meanwhile (its waiter answers it then, and
+// the executor leaves the sink alone).
+func (e *executor) serve(j *job) bool {
 	r := j.req
 	e.fields.build(r)
 	e.mu.Lock()
-	e.cur, e.headGiven = j, false
+	e.cur, e.headGiven, e.bodyErr = j, false, nil
 	e.mu.Unlock()
 
 	var bufp *C.char
@@ -85,8 +97,15 @@ func (e *executor) serve(j *job) {
 		e.started.Store(time.Now().UnixNano())
 		defer e.started.Store(0)
 	}
+	e.enterApp(r)
 	rc := C.gw_call(e.c, bufp, &e.fields.fields[0], C.int(len(e.fields.fields)), C.int64_t(r.ContentLength), C.uint64_t(seq))
+	e.leaveApp()
 	for rc == C.GW_STREAM || rc == C.GW_FILE {
+		if !e.owns(j) {
+			// abandoned mid-stream: end the iteration (close() runs)
+			C.gw_next(e.c, 1)
+			return false
+		}
 		var err error
 		if rc == C.GW_FILE {
 			err = e.sendFile(j)
@@ -97,7 +116,12 @@ func (e *executor) serve(j *job) {
 		if err != nil {
 			stop = 1
 		}
+		e.enterApp(r)
 		rc = C.gw_next(e.c, stop)
+		e.leaveApp()
+	}
+	if !e.owns(j) {
+		return false
 	}
 	switch rc {
 	case C.GW_DONE:
@@ -110,6 +134,34 @@ func (e *executor) serve(j *job) {
 	e.mu.Lock()
 	e.cur = nil
 	e.mu.Unlock()
+	return true
+}
+
+// enterApp marks e as inside the app with r, for the watchdog and, through
+// ExecutorBusy, the supervisor. Time spent writing to the client between
+// calls is not the app's, so it is outside.
+func (e *executor) enterApp(r *Request) {
+	e.inApp.Store(true)
+	if e.app.onBusy != nil {
+		e.app.onBusy(e.id, time.Now(), r.Method, r.URI)
+	}
+}
+
+// leaveApp marks e as out of the app.
+func (e *executor) leaveApp() {
+	e.inApp.Store(false)
+	if e.app.onIdle != nil {
+		e.app.onIdle(e.id)
+	}
+}
+
+// owns reports whether j is still e's to answer: the watchdog takes a
+// request only while e is inside the app, so once owns has said yes after
+// a call into the app, j stays e's until the next call.
+func (e *executor) owns(j *job) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cur == j
 }
 
 // current returns the request in progress for the watchdog: its sequence
@@ -184,7 +236,24 @@ var (
 // fail logs the app's traceback and answers 500, or, when the head is
 // already out, breaks the connection so the client sees an incomplete
 // response rather than a truncated one passed off as whole.
+//
+// When the app failed after reading the request body failed (a malformed
+// chunked body, a client gone mid-upload), the fault is the client's: one
+// line goes to the client log, no traceback, and no response is written,
+// so that the server answers the broken request itself (400, 413, or
+// nothing to a client that is gone).
 func (e *executor) fail(j *job) {
+	e.mu.Lock()
+	bodyErr := e.bodyErr
+	e.mu.Unlock()
+	if bodyErr != nil {
+		e.app.clientLog.Printf("%s %s: the client broke the request body (%v); the app's error is not logged",
+			j.req.Method, j.req.URI, bodyErr)
+		if e.headGiven || j.sink.HeadSent() {
+			j.sink.Abort()
+		}
+		return
+	}
 	if e.app.onExc != nil {
 		e.app.onExc()
 	}

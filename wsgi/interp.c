@@ -105,11 +105,15 @@ static void report_boot_error(const char *spec) {
 }
 
 /* gw_init starts the interpreter without signal handlers (Go owns the
- * process's signals), loads the app, and releases the GIL. It runs on the
- * thread that will stay Python's main thread. Returns 0, or -1 after
- * printing the reason to stderr. */
+ * process's signals, and keeps them whatever the app does: signals.c), loads
+ * the app, and releases the GIL. It runs on the thread that will stay
+ * Python's main thread. Returns 0, or -1 after printing the reason to
+ * stderr. */
 int gw_init(const gw_config *cfg) {
     gw_pid = getpid();
+    gw_python_thread = 1;
+    gw_bridge_depth++;
+    gw_signals_prepare();
     PyConfig config;
     PyConfig_InitPythonConfig(&config);
     config.install_signal_handlers = 0;
@@ -127,7 +131,7 @@ int gw_init(const gw_config *cfg) {
     gw_module = PyModule_Create(&gw_moduledef);
     if (gw_module == NULL || gw_errors_init(gw_module, cfg->errfd) < 0 ||
         gw_input_init(gw_module) < 0 || gw_start_response_init(gw_module) < 0 || gw_file_wrapper_init(gw_module) < 0 ||
-        gw_timeout_init(gw_module) < 0 ||
+        gw_timeout_init(gw_module) < 0 || gw_signals_init(gw_module) < 0 ||
         gw_exec_init() < 0 ||
         gw_environ_init(cfg) < 0) {
         PyErr_Print();
@@ -138,16 +142,20 @@ int gw_init(const gw_config *cfg) {
         report_boot_error(cfg->spec);
         return -1;
     }
-    main_ts = PyEval_SaveThread();
+    gw_signals_restore();
+    main_ts = gw_save();
     return 0;
 }
 
 /* gw_finalize takes the GIL back on the main thread and finalizes the
  * interpreter: atexit handlers and pending finalizers run. */
 int gw_finalize(void) {
-    PyEval_RestoreThread(main_ts);
+    gw_signals_release();
+    gw_restore(main_ts);
     Py_CLEAR(gw_app);
-    return Py_FinalizeEx();
+    int rc = Py_FinalizeEx();
+    gw_bridge_depth--;
+    return rc;
 }
 
 /* gw_python_version is the embedded interpreter's version string. */

@@ -34,6 +34,7 @@ type jobQueue struct {
 	parked  []*executor // idle executors waiting on their wake channel
 	spinner bool        // an executor is polling pending
 	closed  bool
+	refused bool // refuse was called: jobs are answered 503, not run
 
 	pending  atomic.Int32 // len(jobs) - head, for lock-free polling
 	waiting  atomic.Bool  // a Serve caller is polling for its response
@@ -46,17 +47,26 @@ type jobQueue struct {
 // and the queue seldom runs dry anyway.
 func (q *jobQueue) lone() bool { return q.inFlight.Load() <= 1 }
 
-// push queues j and wakes a parked executor unless one is spinning. It
+// push queues j and wakes a parked executor unless a spinning one will
+// take it: a spinner takes one job, so any job beyond the first waiting
+// wakes a parked executor too (waking one too many costs a futex; one too
+// few leaves a request queued behind another while an executor sleeps). It
 // reports whether an executor was idle, so the caller knows its request
 // will start at once.
 func (q *jobQueue) push(j *job) (idle bool) {
 	q.inFlight.Add(1)
 	q.mu.Lock()
+	if q.refused {
+		q.mu.Unlock()
+		j.outcome.Store(outcomeRefused)
+		j.done <- struct{}{}
+		return false
+	}
 	q.jobs = append(q.jobs, j)
-	q.pending.Add(1)
+	waiting := q.pending.Add(1)
 	idle = q.spinner || len(q.parked) > 0
 	var wake *executor
-	if !q.spinner && len(q.parked) > 0 {
+	if (!q.spinner || waiting > 1) && len(q.parked) > 0 {
 		wake = q.parked[len(q.parked)-1]
 		q.parked = q.parked[:len(q.parked)-1]
 	}
@@ -129,6 +139,22 @@ func (q *jobQueue) spin() bool {
 		if i%1024 == 1023 && (time.Now().After(deadline) || !q.lone()) {
 			return false
 		}
+	}
+}
+
+// refuse takes every waiting job off the queue, and refuses every later
+// one, signalling each as outcomeRefused for its waiter to answer.
+func (q *jobQueue) refuse() {
+	q.mu.Lock()
+	q.refused = true
+	var refused []*job
+	for j := q.popLocked(); j != nil; j = q.popLocked() {
+		refused = append(refused, j)
+	}
+	q.mu.Unlock()
+	for _, j := range refused {
+		j.outcome.Store(outcomeRefused)
+		j.done <- struct{}{}
 	}
 }
 

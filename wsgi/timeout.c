@@ -38,23 +38,27 @@ void gw_leave(gw_exec *ex) {
  * the app serving request seq. It runs on the watchdog's thread, taking the
  * GIL with the watchdog's own thread state. Returns 1 if raised. */
 int gw_interrupt(PyThreadState *watchdog, gw_exec *target, uint64_t seq) {
-    PyEval_RestoreThread(watchdog);
+    gw_restore(watchdog);
     int raised = 0;
     if (target->in_app && target->seq == seq && !target->interrupted) {
         raised = PyThreadState_SetAsyncExc(target->thread_ident, request_timeout) == 1;
         target->interrupted = raised;
     }
-    PyEval_SaveThread();
+    gw_save();
     return raised;
 }
 
 /* gw_thread_state_new makes a thread state for the calling thread, which
  * must be locked to it; the GIL is not held before or after. */
-PyThreadState *gw_thread_state_new(void) { return PyThreadState_New(PyInterpreterState_Main()); }
+PyThreadState *gw_thread_state_new(void) {
+    gw_python_thread = 1;
+    return PyThreadState_New(PyInterpreterState_Main());
+}
 
 /* gw_thread_state_free deletes the calling thread's own thread state. */
 void gw_thread_state_free(PyThreadState *ts) {
-    PyEval_RestoreThread(ts);
+    gw_restore(ts);
     PyThreadState_Clear(ts);
     PyThreadState_DeleteCurrent();
+    gw_bridge_depth--;
 }

@@ -11,9 +11,12 @@ import (
 
 // debugAddrEnv names the environment variable that, set in a worker's
 // environment (--env GOWSGI_DEBUG_ADDR=127.0.0.1:6061), makes the worker
-// answer GET /debug/goroutines on that address with its goroutine count.
-// It is off by default and meant for leak tests with one worker: with
-// several, only the first to bind the address serves it.
+// answer GET /debug/goroutines on that address with its goroutine count,
+// and GET /debug/nil-dereference by dereferencing a nil pointer (a Go fault
+// in a worker that embeds Python must still be a panic its handler's
+// recover turns into a broken connection, not a crash). It is off by
+// default and meant for tests with one worker: with several, only the first
+// to bind the address serves it.
 const debugAddrEnv = "GOWSGI_DEBUG_ADDR"
 
 // serveDebug starts the opt-in debug listener, if asked for.
@@ -31,5 +34,11 @@ func serveDebug(log *slog.Logger) {
 	mux.HandleFunc("GET /debug/goroutines", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write(strconv.AppendInt(nil, int64(runtime.NumGoroutine()), 10))
 	})
+	mux.HandleFunc("GET /debug/nil-dereference", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write(strconv.AppendInt(nil, int64(*nilInt), 10))
+	})
 	go http.Serve(l, mux)
 }
+
+// nilInt is never set: /debug/nil-dereference reads through it.
+var nilInt *int

@@ -74,6 +74,7 @@ func runParent(s *settings) error {
 		GracefulTimeout:  s.gracefulTimeout,
 		HeartbeatTimeout: prefork.DefaultHeartbeatTimeout,
 		MaxWorkerMemory:  s.maxWorkerMemoryMB << 20,
+		RequestTimeout:   s.timeout,
 		PIDFile:          s.pidFile,
 		OnReopenLogs:     logs.reopen,
 		Credential:       cred,

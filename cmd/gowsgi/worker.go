@@ -22,6 +22,9 @@ const (
 	// stuckDrainTimeout is how long a worker with a stuck request lets its
 	// other requests finish before it exits.
 	stuckDrainTimeout = 5 * time.Second
+	// stuckAnswerTimeout is how long the answers to the requests a stuck
+	// worker gives up on get to reach their clients before it exits.
+	stuckAnswerTimeout = time.Second
 )
 
 // runWorker loads the application into this process's interpreter and
@@ -56,6 +59,10 @@ func runWorker(s *settings) error {
 			logs.reopen()
 		}
 	}()
+	// The supervisor's signals stay the worker's whatever the app installs.
+	wsgi.KeepSignals(func(sig, where string) {
+		log.Warn("the application tried to take a signal the server owns; the server keeps it", "signal", sig, "by", where)
+	}, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTTIN, syscall.SIGTTOU)
 	stuck := make(chan struct{}, 1)
 
 	listeners, err := prefork.WorkerListeners()
@@ -80,13 +87,19 @@ func runWorker(s *settings) error {
 		Argv:           os.Args,
 		ServerSoftware: "gowsgi/" + Version,
 		ErrorLog:       errorLog,
+		ClientLog:      slog.NewLogLogger(log.Handler(), slog.LevelInfo),
 		Timeout:        s.timeout,
 		OnException:    prefork.RecordException,
+		ExecutorBusy:   prefork.ExecutorBusy,
+		ExecutorIdle:   prefork.ExecutorIdle,
 		OnStuck: func(request string) {
-			log.Error("request stuck outside Python bytecode past --timeout; dumping tracebacks and replacing this worker",
-				"request", request, "timeout", s.timeout)
+			log.Error("request stuck outside Python bytecode past --timeout (C code, or a thread holding the GIL); "+
+				"answered 500, dumping tracebacks and replacing this worker", "request", request, "timeout", s.timeout)
 			wsgi.DumpTracebacks()
-			stuck <- struct{}{}
+			select {
+			case stuck <- struct{}{}:
+			default: // already stopping
+			}
 		},
 	})
 	if err != nil {
@@ -128,7 +141,7 @@ func runWorker(s *settings) error {
 		log.Error("cannot tell the supervisor this worker is ready", "err", err)
 	}
 	serveDebug(log)
-	log.Info("booted", "app", s.spec, "threads", s.threads)
+	log.Info("booted", "app", s.spec, "threads", s.threads, "procs", runtime.GOMAXPROCS(0))
 
 	select {
 	case sig := <-stop:
@@ -140,24 +153,51 @@ func runWorker(s *settings) error {
 		log.Info("stopping gracefully", "signal", sig.String())
 		ctx, cancel := context.WithTimeout(context.Background(), s.gracefulTimeout)
 		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			log.Warn("requests still running at the graceful timeout", "err", err)
-			srv.Close()
+		drained := make(chan error, 1)
+		go func() { drained <- srv.Shutdown(ctx) }()
+		select {
+		case err := <-drained:
+			if err != nil {
+				log.Warn("requests still running at the graceful timeout", "err", err)
+				srv.Close()
+			}
+		case <-stuck:
+			// a request got stuck while the others finished
+			stopStuck(srv, app)
 		}
 	case err := <-served:
 		log.Error("listener failed", "err", err)
 		srv.Close()
 	case <-stuck:
-		// The stuck thread may hold the GIL: finalizing Python could hang.
-		ctx, cancel := context.WithTimeout(context.Background(), stuckDrainTimeout)
-		srv.Shutdown(ctx)
-		cancel()
-		os.Exit(prefork.ExitStuck)
+		stopStuck(srv, app)
 	}
-	if err := app.Close(); err != nil {
+	if err := app.Close(); errors.Is(err, wsgi.ErrStuck) {
+		stopStuck(srv, app)
+	} else if err != nil {
 		log.Warn("Python finalization", "err", err)
 	}
 	return nil
+}
+
+// stopStuck ends a worker whose app is stuck: no new request reaches the
+// app (those waiting for an executor, and any that arrive on open
+// connections, are answered 503 with Retry-After), the requests running
+// elsewhere in the app get stuckDrainTimeout to finish, and those that do
+// not are answered 500. The stuck thread may hold the GIL, so Python is not
+// finalized: the worker exits for the supervisor to replace it.
+func stopStuck(srv *httpcore.Server, app *wsgi.App) {
+	ctx, cancel := context.WithTimeout(context.Background(), stuckDrainTimeout)
+	defer cancel()
+	drained := make(chan error, 1)
+	go func() { drained <- srv.Shutdown(ctx) }()
+	app.Refuse()
+	if <-drained != nil {
+		app.AbandonRunning()
+		last, cancel := context.WithTimeout(context.Background(), stuckAnswerTimeout)
+		srv.Shutdown(last)
+		cancel()
+	}
+	os.Exit(prefork.ExitStuck)
 }
 
 // noLimitIfZero maps gunicorn's "0 means no limit" to httpcore's negative.
@@ -176,13 +216,16 @@ func requestLimit(maxRequests, jitter int) int64 {
 	return int64(maxRequests + rand.IntN(jitter+1))
 }
 
-// setProcs gives the Go scheduler one P per CPU plus one per executor,
-// unless GOMAXPROCS is set: an executor inside the app holds its P in a
-// cgo call, and without the extra ones the connections would be left
-// fewer Ps than CPUs (measured: hello, wrk -c32, 1 worker on 2 cores,
-// 49-51k req/s with 2 Ps, 54-57k with 3).
+// setProcs gives the Go scheduler one P per CPU the process may use plus
+// one per executor, unless GOMAXPROCS is set: an executor inside the app
+// holds its P in a cgo call, and without the extra ones the connections
+// would be left fewer Ps than CPUs (measured: hello, wrk -c32, 1 worker on
+// 2 cores, 49-51k req/s with 2 Ps, 54-57k with 3). The CPUs it may use are
+// the runtime's default, which honours a cgroup CPU quota (a container
+// limited to 1 CPU on a 32-core host gets 2, not 32); runtime.NumCPU would
+// count the host's.
 func setProcs(threads int) {
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.NumCPU() + threads)
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + threads)
 	}
 }

@@ -1,0 +1,162 @@
+package main
+
+// Signals in a worker: the app cannot take the server's, Go's faults stay
+// Go's while C crashes still dump Python tracebacks, and SIGPIPE/SIGXFSZ
+// turn into errors rather than deaths.
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestAppCannotTakeServerSignals: an app that installs handlers for the
+// server's signals at import, from Python or through libc, or through libc
+// in a request, still stops
+// gracefully on TERM: the request in flight completes, atexit handlers run,
+// and the log names each signal the app tried to take.
+func TestAppCannotTakeServerSignals(t *testing.T) {
+	tests := []struct {
+		take string
+		want []string // in the log
+	}{
+		{"python", []string{"signal=SIGTERM", "signal=SIGINT", "signal=SIGHUP", "sig_take.py:"}},
+		{"libc", []string{"signal=SIGTERM", "C code (sigaction) while the app loaded"}},
+		{"later", []string{"signal=SIGTERM", "C code (sigaction) while serving"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.take, func(t *testing.T) {
+			dir := t.TempDir()
+			s := startServer(t, "sig_take:app", "--env", "SIG_DIR="+dir, "--env", "SIG_TAKE="+tt.take)
+			_, pid := s.get(t, "/")
+			if tt.take == "later" {
+				s.get(t, "/take")
+				eventually(t, 5*time.Second, "the worker takes SIGTERM back", func() bool {
+					return strings.Contains(s.serverLog(), "while serving")
+				})
+			}
+			c := s.dial(t)
+			c.send(t, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+			eventually(t, 10*time.Second, "the request is in the app", func() bool {
+				_, err := os.Stat(filepath.Join(dir, "started"))
+				return err == nil
+			})
+			s.cmd.Process.Signal(syscall.SIGTERM)
+			eventually(t, 5*time.Second, "the worker stops gracefully on TERM", func() bool {
+				return strings.Contains(s.serverLog(), "stopping gracefully")
+			})
+			if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if resp, body := c.response(t, "GET"); resp.StatusCode != 200 || body != "finished" {
+				t.Errorf("in-flight request: %d %q", resp.StatusCode, body)
+			}
+			if code := s.wait(t, 5*time.Second); code != 0 {
+				t.Errorf("exit status %d after TERM", code)
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "atexit")); err != nil || string(b) != pid {
+				t.Errorf("atexit marker %q (%v), want the worker's pid %s", b, err, pid)
+			}
+			log := s.serverLog()
+			for _, want := range append(tt.want, "level=WARN", "tried to take a signal the server owns") {
+				if !strings.Contains(log, want) {
+					t.Errorf("log lacks %q:\n%s", want, log)
+				}
+			}
+		})
+	}
+}
+
+// TestGoFaultRecoversInWorker: a nil dereference in Go code in a worker is
+// a panic that net/http's recover catches; faulthandler does not turn it
+// into a fatal error, and the same worker serves on.
+func TestGoFaultRecoversInWorker(t *testing.T) {
+	debug := freePort(t)
+	s := startServer(t, "sig_fault:app", "--env", debugAddrEnv+"="+debug)
+	_, before := s.get(t, "/")
+	var resp *http.Response
+	var err error
+	eventually(t, 5*time.Second, "the debug listener answers", func() bool {
+		resp, err = client.Get("http://" + debug + "/debug/nil-dereference")
+		return err == nil || !strings.Contains(err.Error(), "connection refused")
+	})
+	if err == nil {
+		resp.Body.Close()
+		t.Errorf("the nil dereference was answered %d, want a broken connection", resp.StatusCode)
+	}
+	if _, after := s.get(t, "/"); after != before {
+		t.Errorf("worker %s replaced by %s: the Go fault killed it", before, after)
+	}
+	log := s.serverLog()
+	if !strings.Contains(log, "nil pointer dereference") {
+		t.Errorf("log lacks the recovered panic:\n%s", log)
+	}
+	if strings.Contains(log, "Fatal Python error") {
+		t.Errorf("faulthandler took the Go fault:\n%s", log)
+	}
+}
+
+// TestCrashInPythonDumpsTraceback: a segfault in C code called from Python,
+// in the request's thread or in a thread the app started, dumps the Python
+// traceback naming the app's function, and the worker is replaced.
+func TestCrashInPythonDumpsTraceback(t *testing.T) {
+	for _, where := range []string{"request", "thread"} {
+		t.Run(where, func(t *testing.T) {
+			s := startServer(t, "sig_fault:app")
+			_, before := s.get(t, "/")
+			c := s.dial(t)
+			c.send(t, "GET /"+where+" HTTP/1.1\r\nHost: t\r\n\r\n")
+			if _, err := http.ReadResponse(c.r, nil); err == nil {
+				t.Errorf("got a response from a request that crashed its worker")
+			}
+			eventually(t, 10*time.Second, "a new worker serves", func() bool {
+				resp, err := client.Get("http://" + s.addr + "/")
+				if err != nil {
+					return false
+				}
+				resp.Body.Close()
+				return resp.StatusCode == 200
+			})
+			if _, after := s.get(t, "/"); after == before {
+				t.Errorf("worker %s still serving after the crash", before)
+			}
+			log := s.serverLog()
+			for _, want := range []string{"Fatal Python error: Segmentation fault", "sig_fault.py", " in crash_in_" + where, "worker exited"} {
+				if !strings.Contains(log, want) {
+					t.Errorf("log lacks %q:\n%s", want, log)
+				}
+			}
+		})
+	}
+}
+
+// TestFailedWritesRaiseInTheApp: a send on a socket whose peer has closed
+// and a write past RLIMIT_FSIZE raise in the app, from the request's thread
+// and from the app's own, as under python3; the worker lives on. SIGPIPE is
+// ignored in the worker and back to its default in a subprocess.
+func TestFailedWritesRaiseInTheApp(t *testing.T) {
+	s := startServer(t, "sig_write:app")
+	_, pid := s.get(t, "/")
+	tests := []struct{ path, want string }{
+		{"/pipe", "BrokenPipeError EPIPE"},
+		{"/pipe?thread", "BrokenPipeError EPIPE"},
+		{"/fsize", "OSError EFBIG"},
+		{"/fsize?thread", "OSError EFBIG"},
+		{"/sigpipe", "SIG_IGN SIG_IGN, child ignores neither"},
+	}
+	for _, tt := range tests {
+		c := s.dial(t)
+		c.send(t, "GET "+tt.path+" HTTP/1.1\r\nHost: t\r\n\r\n")
+		resp, body := c.response(t, "GET")
+		if resp.StatusCode != 200 || body != tt.want {
+			t.Errorf("GET %s: %d %q, want %q", tt.path, resp.StatusCode, body, tt.want)
+		}
+	}
+	if _, after := s.get(t, "/"); after != pid {
+		t.Errorf("worker %s replaced by %s", pid, after)
+	}
+}
