@@ -11,7 +11,7 @@ import (
 
 // testEntry is the request most tests log.
 func testEntry() *Entry {
-	h := func(name, value string) Header { return Header{[]byte(name), []byte(value)} }
+	h := func(name, value string) Header { return Header{Name: []byte(name), Value: []byte(value)} }
 	return &Entry{
 		Start:      time.Date(2000, 10, 10, 13, 55, 36, 123456789, time.FixedZone("", -7*3600)),
 		Duration:   1234567 * time.Microsecond,

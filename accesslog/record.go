@@ -3,6 +3,7 @@ package accesslog
 import (
 	"bytes"
 	"encoding/base64"
+	"github.com/gowsgi/gowsgi/internal/header"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -11,7 +12,7 @@ import (
 )
 
 // Header is one header field as it appeared on the wire.
-type Header struct{ Name, Value []byte }
+type Header = header.Field
 
 // Entry describes one finished request. Its byte slices need stay valid only
 // until Log returns: Log copies what the format uses.

@@ -23,7 +23,8 @@ const (
 // "HTTP/1.1 100 Continue" first (unless the response head has gone out).
 // A malformed chunked body or a short one is a Read error, and the
 // connection closes after the response; so is a chunked body growing past
-// the server's LimitRequestBody (ErrBodyTooLarge).
+// the server's LimitRequestBody (ErrBodyTooLarge). Every such error
+// satisfies IsBodyError.
 type Body struct {
 	c         *conn
 	remaining int64 // bytes left of the body, or of the current chunk
@@ -141,11 +142,21 @@ func (b *Body) drain(limit int64) bool {
 	}
 }
 
-// fail records a body error; the connection closes after the response.
+// fail records a body error, marked as the client's (see IsBodyError);
+// the connection closes after the response.
 func (b *Body) fail(err error) error {
+	if _, ok := err.(*bodyError); !ok {
+		err = &bodyError{err: err}
+	}
 	b.err = err
 	b.c.close = true
 	return err
+}
+
+// failed returns the body's read error, or nil if none occurred.
+func (b *Body) failed() *bodyError {
+	be, _ := b.err.(*bodyError)
+	return be
 }
 
 // unexpectedEOF turns the end of the connection inside a body into

@@ -32,7 +32,7 @@ func (b *Body) nextChunk() error {
 				return err
 			}
 			if b.limit > 0 && size > b.limit-b.total {
-				return ErrBodyTooLarge
+				return errChunkedLimit
 			}
 			b.total += size
 			if size == 0 {

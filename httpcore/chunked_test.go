@@ -1,18 +1,28 @@
 package httpcore
 
 import (
+	"errors"
 	"io"
+	"log"
 	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
 
 // echoHandler answers 200 with the request body, or 500 with the read
 // error once its head can still be chosen.
 var echoHandler = HandlerFunc(func(w *ResponseWriter, r *Request) {
 	b, err := io.ReadAll(r.Body)
+	echo(w, b, err)
+})
+
+// echo answers 200 with body b, or 500 with read error err, as an app that
+// lets a read error propagate.
+func echo(w *ResponseWriter, b []byte, err error) {
 	if err != nil {
 		w.WriteHeader([]byte("500 Internal Server Error"), nil)
 		w.Write([]byte("read error: " + err.Error()))
@@ -20,13 +30,30 @@ var echoHandler = HandlerFunc(func(w *ResponseWriter, r *Request) {
 	}
 	w.WriteHeader([]byte("200 OK"), nil)
 	w.Write(b)
-})
+}
 
+// bodyErrorHandler is echoHandler that also records the POST body's read
+// error in *last.
+func bodyErrorHandler(last *atomic.Pointer[error]) HandlerFunc {
+	return func(w *ResponseWriter, r *Request) {
+		b, err := io.ReadAll(r.Body)
+		if string(r.Method) == "POST" {
+			last.Store(&err)
+		}
+		echo(w, b, err)
+	}
+}
+
+// TestChunkedBody checks the chunked grammar. A malformed body reaches the
+// handler only as a read error, and the handler's 500 for it is replaced by
+// the server's 400; a body cut short by the client is answered nothing.
 func TestChunkedBody(t *testing.T) {
-	_, addr := startServer(t, echoHandler, nil)
+	var last atomic.Pointer[error]
+	logged := &syncbuf.Buffer{}
+	_, addr := startServer(t, bodyErrorHandler(&last), func(s *Server) { s.ErrorLog = log.New(logged, "", 0) })
 	tests := []struct {
 		name, body string
-		want       string // echoed body; empty: a read error
+		want       string // echoed body; empty: 400 and close
 	}{
 		{"one chunk", "5\r\nhello\r\n0\r\n\r\n", "hello"},
 		{"several chunks", "5\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n", "hello world"},
@@ -76,19 +103,33 @@ func TestChunkedBody(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req := "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + tt.body
 			next := "GET /next HTTP/1.1\r\nHost: h\r\n\r\n"
+			last.Store(nil)
 			got := exchange(t, addr, req+next)
+			errp := last.Load()
+			if errp == nil {
+				t.Fatalf("handler not called")
+			}
 			if tt.want == "" {
+				if !IsBodyError(*errp) {
+					t.Errorf("read error %v is not a body error", *errp)
+				}
 				resp := readResponses(t, got, "POST")[0]
-				if resp.StatusCode != 500 || connection(resp) != "close" {
-					t.Errorf("got %q, want a read error and close", got)
+				if resp.StatusCode != 400 || connection(resp) != "close" || bodyOf(resp) != "Bad Request\n" {
+					t.Errorf("got %q, want 400 and close", got)
 				}
 				return
+			}
+			if *errp != nil {
+				t.Errorf("read error %v", *errp)
 			}
 			resps := readResponses(t, got, "POST", "GET")
 			if b := bodyOf(resps[0]); b != tt.want {
 				t.Errorf("body %.40q (%d bytes), want %.40q", b, len(b), tt.want)
 			}
 		})
+	}
+	if logged.String() != "" {
+		t.Errorf("client body errors logged: %s", logged)
 	}
 }
 
@@ -121,12 +162,48 @@ func TestContentLengthBody(t *testing.T) {
 	}
 }
 
-func TestShortContentLengthBody(t *testing.T) {
-	_, addr := startServer(t, echoHandler, nil)
-	got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhello")
-	resp := readResponses(t, got, "POST")[0]
-	if resp.StatusCode != 500 || !strings.Contains(bodyOf(resp), "unexpected EOF") {
-		t.Errorf("got %q", got)
+// TestBodyClientGone checks that a client that stops sending mid-body, by
+// closing its side or resetting, gets nothing: the handler sees a body
+// error, its 500 is not sent, and nothing is logged.
+func TestBodyClientGone(t *testing.T) {
+	var last atomic.Pointer[error]
+	logged := &syncbuf.Buffer{}
+	_, addr := startServer(t, bodyErrorHandler(&last), func(s *Server) { s.ErrorLog = log.New(logged, "", 0) })
+	chunked := "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+	tests := []struct{ name, raw string }{
+		{"short Content-Length body", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhello"},
+		{"chunk data cut", chunked + "5\r\nhel"},
+		{"chunk size line cut", chunked + "5\r\nhello\r\n1"},
+		{"missing last chunk", chunked + "5\r\nhello\r\n"},
+		{"trailers cut", chunked + "5\r\nhello\r\n0\r\nX-T: 1\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			last.Store(nil)
+			if got := exchange(t, addr, tt.raw); got != "" {
+				t.Errorf("got %q, want nothing", got)
+			}
+			if errp := last.Load(); errp == nil || !IsBodyError(*errp) || !errors.Is(*errp, io.ErrUnexpectedEOF) {
+				t.Errorf("read error %v, want a body error wrapping io.ErrUnexpectedEOF", errp)
+			}
+		})
+	}
+	t.Run("reset mid-upload", func(t *testing.T) {
+		read := make(chan error, 1)
+		_, addr := startServer(t, HandlerFunc(func(w *ResponseWriter, r *Request) {
+			_, err := io.ReadAll(r.Body)
+			read <- err
+			w.WriteHeader([]byte("500 Internal Server Error"), nil)
+		}), func(s *Server) { s.ErrorLog = log.New(logged, "", 0) })
+		if err := dialAndClose(addr, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\nhello"); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-read; !IsBodyError(err) {
+			t.Errorf("read error %v is not a body error", err)
+		}
+	})
+	if logged.String() != "" {
+		t.Errorf("logged %q", logged)
 	}
 }
 
@@ -174,7 +251,7 @@ func TestChunkedBodyTrickled(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
 	go s.ServeConn(server)
-	client.SetDeadline(time.Now().Add(5 * time.Second))
+	client.SetDeadline(time.Now().Add(ioTimeout))
 	req := "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
 		"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
 	go func() {
@@ -198,7 +275,7 @@ func TestChunkLineTooLong(t *testing.T) {
 	got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"+
 		"5;"+strings.Repeat("e", maxChunkLine)+"\r\nhello\r\n0\r\n\r\n")
 	resp := readResponses(t, got, "POST")[0]
-	if resp.StatusCode != 500 || !strings.Contains(bodyOf(resp), errChunkLine.Error()) {
+	if resp.StatusCode != 400 || connection(resp) != "close" {
 		t.Errorf("got %q", got)
 	}
 }
@@ -262,7 +339,7 @@ func TestChunkedBodyLimitAfterHead(t *testing.T) {
 	})
 	_, addr := startServer(t, h, func(s *Server) { s.LimitRequestBody = 4 })
 	got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
-	if err := <-errc; err != ErrBodyTooLarge {
+	if err := <-errc; !errors.Is(err, ErrBodyTooLarge) || !IsBodyError(err) {
 		t.Errorf("Read error %v, want ErrBodyTooLarge", err)
 	}
 	if !strings.HasPrefix(got, "HTTP/1.1 200 OK\r\n") || strings.Contains(got, "413") {

@@ -29,14 +29,15 @@ const (
 	lingerMax  = 5 * time.Second
 )
 
-// Connection states, for Shutdown: an idle connection is between requests
-// and may be closed at once. A new connection has been accepted but has not
-// sent its first request yet: its client is about to, and would see an
-// unexplained close (no client retries a request on a fresh connection),
-// so Shutdown gives it newConnGrace to arrive instead.
+// Connection states, for Shutdown and Close. A new connection has been
+// accepted but has not sent its first request yet: its client is about to,
+// and would see an unexplained close (no client retries a request on a
+// fresh connection), so Shutdown gives it newConnGrace to arrive instead of
+// the whole HeaderTimeout. Shutdown never closes an active connection,
+// even one idle between requests: a client may have sent its next request
+// already (see conn.serve).
 const (
 	stateActive int32 = iota
-	stateIdle
 	stateClosed
 	stateNew
 	stateNewShutting // new, and Shutdown has shortened its deadline
@@ -46,7 +47,7 @@ const (
 // request.
 const newConnGrace = time.Second
 
-// errClosing ends a connection the server is shutting down.
+// errClosing ends a connection Close closed before its first request.
 var errClosing = errors.New("httpcore: server shutting down")
 
 // smallBufs holds the read buffers connections start with.
@@ -107,7 +108,12 @@ func (c *conn) serve() {
 			return
 		}
 		c.serveRequest()
-		if c.close || c.srv.shutting.Load() {
+		// A response that said keep-alive is followed by a wait for the
+		// next request even if Shutdown began meanwhile: the client may
+		// have sent it already. That request is answered with
+		// "Connection: close" (commit), and an idle connection is closed
+		// by its keep-alive deadline.
+		if c.close {
 			if !c.body.finished() {
 				c.closeGently()
 			}
@@ -126,7 +132,7 @@ func (c *conn) start() bool {
 		return true
 	}
 	c.raw.SetDeadline(time.Now().Add(s.headerTimeout()))
-	if !c.state.CompareAndSwap(stateActive, stateNew) {
+	if !c.becomeNew() {
 		return false
 	}
 	if s.ProxyProtocol {
@@ -141,7 +147,28 @@ func (c *conn) start() bool {
 		return false
 	}
 	c.raw.SetWriteDeadline(time.Time{})
+	return c.activate()
+}
+
+// becomeNew marks the connection as waiting for its first request, once
+// its read deadline is set, and shortens the wait if Shutdown has begun;
+// it reports false if Close closed the connection. The state is stored
+// before shutting is read, and Shutdown sets shutting before it looks for
+// new connections: one of the two shortens the wait.
+func (c *conn) becomeNew() bool {
+	if !c.state.CompareAndSwap(stateActive, stateNew) {
+		return false
+	}
+	if c.srv.shutting.Load() {
+		c.shortenWait()
+	}
 	return true
+}
+
+// shortenWait gives a new connection newConnGrace to send its first
+// request.
+func (c *conn) shortenWait() {
+	c.raw.SetReadDeadline(time.Now().Add(min(c.srv.headerTimeout(), newConnGrace)))
 }
 
 // shut closes the connection and gives its buffers back.
@@ -192,24 +219,13 @@ func (c *conn) readHead() error {
 			return errClosing
 		}
 		c.nc.SetReadDeadline(time.Now().Add(s.headerTimeout()))
+	} else if c.count == 0 {
+		c.nc.SetReadDeadline(time.Now().Add(s.headerTimeout()))
+		if !c.becomeNew() {
+			return errClosing
+		}
 	} else {
-		idle := s.keepAlive()
-		if c.count == 0 {
-			idle = s.headerTimeout()
-		}
-		if c.count == 0 {
-			if s.shutting.Load() {
-				idle = min(idle, newConnGrace)
-			}
-			c.nc.SetReadDeadline(time.Now().Add(idle))
-			c.state.Store(stateNew)
-		} else {
-			c.nc.SetReadDeadline(time.Now().Add(idle))
-			c.state.Store(stateIdle)
-			if s.shutting.Load() {
-				return errClosing
-			}
-		}
+		c.nc.SetReadDeadline(time.Now().Add(s.keepAlive()))
 	}
 	// Scan line by line as bytes arrive, so that a bare LF or a line over
 	// its limit is refused at once rather than after a timeout.
@@ -278,16 +294,19 @@ func (c *conn) readHead() error {
 	}
 }
 
-// activate marks a new or idle connection active as its next request
-// starts arriving; it reports false if Shutdown closed it first.
+// activate marks a new connection active as its first request starts
+// arriving; it reports false if Close closed it first.
 func (c *conn) activate() bool {
-	return c.state.CompareAndSwap(stateIdle, stateActive) ||
-		c.state.CompareAndSwap(stateNew, stateActive) ||
-		c.state.CompareAndSwap(stateNewShutting, stateActive)
+	return c.state.CompareAndSwap(stateNew, stateActive) ||
+		c.state.CompareAndSwap(stateNewShutting, stateActive) ||
+		c.state.Load() == stateActive
 }
 
 // checkLine checks a head line of n bytes (without CRLF), the request line
-// or header field number field, against the limits (0: none).
+// or header field number field, against the limits (0: none). A field
+// line is measured with its CRLF, as gunicorn measures it for
+// limit_request_field_size; the request line without, as gunicorn does
+// for limit_request_line.
 func checkLine(n int, requestLine bool, field, lineLimit, fieldLimit, fieldsLimit int) error {
 	switch {
 	case requestLine:
@@ -296,7 +315,7 @@ func checkLine(n int, requestLine bool, field, lineLimit, fieldLimit, fieldsLimi
 		}
 	case fieldsLimit > 0 && field > fieldsLimit:
 		return errTooManyFields
-	case fieldLimit > 0 && n > fieldLimit:
+	case fieldLimit > 0 && n+len("\r\n") > fieldLimit:
 		return errFieldTooLarge
 	}
 	return nil

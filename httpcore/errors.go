@@ -50,23 +50,56 @@ var (
 	errFieldTooLarge     = &protoError{status431, "header field line longer than LimitRequestFieldSize"}
 )
 
-// ErrBodyTooLarge is returned by Body.Read when a chunked request body
-// grows past the server's LimitRequestBody; no byte past the limit is
-// returned. If the response head has not been sent when the handler
-// returns, the server answers 413 in place of the handler's response.
+// ErrBodyTooLarge is what Body.Read fails with (errors.Is) when a chunked
+// request body grows past the server's LimitRequestBody; no byte past the
+// limit is returned. If the response head has not been sent when the
+// handler returns, the server answers 413 in place of the handler's
+// response.
 var ErrBodyTooLarge = errors.New("httpcore: request body larger than LimitRequestBody")
+
+// bodyError is an error reading a request body, which the client caused:
+// a malformed chunked framing, a chunked body over LimitRequestBody, or a
+// client that stopped sending (a disconnect, a timeout, a short body).
+type bodyError struct {
+	err error
+	// reply answers the request if the handler's response head has not
+	// gone out; nil when the client is gone and nobody would read it.
+	reply *protoError
+}
+
+func (e *bodyError) Error() string { return e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+// IsBodyError reports whether err came from reading a request body, that
+// is from the client: every error Body.Read returns but io.EOF does. When
+// the handler returns after such an error before its response head went
+// out, the server discards what the handler wrote and finishes the
+// exchange itself: 400 for a malformed body, 413 for a chunked body over
+// LimitRequestBody, nothing for a client that is gone; then it closes the
+// connection. A layer above can so tell a client's fault from its own.
+func IsBodyError(err error) bool {
+	var be *bodyError
+	return errors.As(err, &be)
+}
+
+// malformedBody returns the error for a body whose framing breaks the
+// chunked grammar, answered 400.
+func malformedBody(reason string) *bodyError {
+	return &bodyError{errors.New("httpcore: " + reason), &protoError{status400, reason}}
+}
 
 // Errors a request body read returns; after any of them the connection
 // closes.
 var (
-	errChunkSize     = errors.New("httpcore: malformed chunk size")
-	errChunkOverflow = errors.New("httpcore: chunk size too large")
-	errChunkExt      = errors.New("httpcore: malformed chunk extension")
-	errChunkEnd      = errors.New("httpcore: chunk data not followed by CRLF")
-	errChunkLine     = errors.New("httpcore: chunk line too long")
-	errChunkLF       = errors.New("httpcore: chunk line not terminated by CRLF")
-	errTrailer       = errors.New("httpcore: malformed trailer field")
-	errTrailerField  = errors.New("httpcore: forbidden trailer field")
+	errChunkSize     = malformedBody("malformed chunk size")
+	errChunkOverflow = malformedBody("chunk size too large")
+	errChunkExt      = malformedBody("malformed chunk extension")
+	errChunkEnd      = malformedBody("chunk data not followed by CRLF")
+	errChunkLine     = malformedBody("chunk line too long")
+	errChunkLF       = malformedBody("chunk line not terminated by CRLF")
+	errTrailer       = malformedBody("malformed trailer field")
+	errTrailerField  = malformedBody("forbidden trailer field")
+	errChunkedLimit  = &bodyError{ErrBodyTooLarge, errChunkedTooLarge}
 )
 
 // Reasons a connection is closed before its first request (ProxyProtocol).

@@ -32,7 +32,7 @@ func dialFrom(t testing.TB, local, addr string) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.SetDeadline(time.Now().Add(ioTimeout))
 	return nc
 }
 

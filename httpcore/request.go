@@ -1,6 +1,7 @@
 package httpcore
 
 import (
+	"github.com/gowsgi/gowsgi/internal/header"
 	"net"
 	"net/netip"
 	"strconv"
@@ -8,7 +9,7 @@ import (
 
 // Header is one header field. For requests, Name and Value point into the
 // connection's read buffer and are valid only until the handler returns.
-type Header struct{ Name, Value []byte }
+type Header = header.Field
 
 // ConnInfo describes the connection a request arrived on. It is computed once
 // per connection and shared by every request on it. With ProxyProtocol, the

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/gowsgi/gowsgi/internal/ascii"
+	"github.com/gowsgi/gowsgi/internal/hopbyhop"
 )
 
 // flushThreshold is how much body a response holds back before it commits
@@ -86,7 +87,7 @@ func (w *ResponseWriter) WriteHeader(status []byte, headers []Header) {
 		case ascii.EqualFold(name, "connection"):
 			w.closeAsked = w.closeAsked || hasToken(h.Value, "close")
 			continue
-		case isHopByHop(name):
+		case hopbyhop.Is(name):
 			continue
 		case ascii.EqualFold(name, "date"):
 			w.hasDate = true
@@ -117,14 +118,6 @@ func statusCode(status []byte) int {
 		return -1
 	}
 	return code
-}
-
-// isHopByHop reports whether a handler's field named name is dropped: these
-// describe the connection, which the server manages.
-func isHopByHop(name []byte) bool {
-	return ascii.EqualFold(name, "keep-alive") || ascii.EqualFold(name, "transfer-encoding") ||
-		ascii.EqualFold(name, "te") || ascii.EqualFold(name, "trailer") || ascii.EqualFold(name, "upgrade") ||
-		ascii.EqualFold(name, "proxy-connection")
 }
 
 // Write adds body bytes. They are held back until flushThreshold bytes have
@@ -195,8 +188,12 @@ func (w *ResponseWriter) Flush() error {
 
 // Status is the status code of the response as it stands: the handler's,
 // or 500 when the handler gave no valid head (the server answers 500 for
-// it). Metrics and access logs read it once the handler has returned.
+// it), or 400 or 413 when a request body read failed that way before the
+// head went out (the server answers that instead). Metrics and access logs read it once the handler has returned.
 func (w *ResponseWriter) Status() int {
+	if be := w.c.body.failed(); be != nil && be.reply != nil && !w.headSent {
+		return statusCode([]byte(be.reply.status))
+	}
 	if !w.wroteHeader || w.bad || w.code < 0 {
 		return 500
 	}
@@ -351,14 +348,19 @@ func (w *ResponseWriter) fail(err error) error {
 
 // finish ends the response after the handler returned: it sends the head
 // and held-back body, or the last chunk, or a 500 for a handler that failed
-// before its head went out, or a 413 in place of the handler's response if
-// a chunked request body passed LimitRequestBody before the head went out.
+// before its head went out. If a request body read failed before the head
+// went out, the body error's answer replaces the handler's response (400,
+// 413, or nothing for a client that is gone).
 // A body shorter than the handler's Content-Length is logged.
 func (w *ResponseWriter) finish() {
 	switch {
-	case !w.headSent && w.c.body.err == ErrBodyTooLarge:
+	case !w.headSent && w.c.body.failed() != nil:
+		// The client botched or abandoned its body: what the handler made
+		// of the read error is not the answer.
 		w.c.close = true
-		w.c.replyError(errChunkedTooLarge)
+		if pe := w.c.body.failed().reply; pe != nil {
+			w.c.replyError(pe)
+		}
 		w.release()
 		return
 	case !w.headSent && (!w.wroteHeader || w.bad || w.aborted):

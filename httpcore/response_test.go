@@ -12,7 +12,7 @@ import (
 func h(kv ...string) []Header {
 	var hs []Header
 	for i := 0; i < len(kv); i += 2 {
-		hs = append(hs, Header{[]byte(kv[i]), []byte(kv[i+1])})
+		hs = append(hs, Header{Name: []byte(kv[i]), Value: []byte(kv[i+1])})
 	}
 	return hs
 }

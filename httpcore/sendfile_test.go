@@ -200,7 +200,7 @@ func TestSendFileUnixSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.SetDeadline(time.Now().Add(ioTimeout))
 	io.WriteString(nc, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
 	got, err := io.ReadAll(nc)
 	if err != nil {

@@ -75,8 +75,8 @@ type Server struct {
 	// LimitRequestBody bounds a request body (0 or negative: no limit). A
 	// Content-Length over it is answered 413 without calling the handler;
 	// a chunked body growing past it makes Body.Read fail with
-	// ErrBodyTooLarge, and the server answers 413 if the handler's response
-	// head has not been sent.
+	// ErrBodyTooLarge (errors.Is), and the server answers 413 if the
+	// handler's response head has not been sent.
 	LimitRequestBody int64
 
 	// TLSConfig, if set, makes every connection TLS: the handshake is done
@@ -119,10 +119,13 @@ type Server struct {
 	serverLine []byte    // "Server: ...\r\n", or nil
 	largeBufs  sync.Pool // read buffers of MaxHeaderBytes + tailRoom
 
-	shutting  atomic.Bool
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
+	shutting    atomic.Bool
+	drained     chan struct{} // closed once shutting and no connection remains
+	drainedOnce sync.Once
+	mu          sync.Mutex
+	closed      bool // Close was called; guarded by mu
+	listeners   map[net.Listener]struct{}
+	conns       map[*conn]struct{}
 }
 
 // init derives what the settings imply, once.
@@ -137,6 +140,7 @@ func (s *Server) init() {
 			s.connSlots = make(chan struct{}, s.MaxConnections)
 		}
 		s.quit = make(chan struct{})
+		s.drained = make(chan struct{})
 	})
 }
 
@@ -236,7 +240,9 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		backoff = 0
-		if c := s.track(nc); c != nil {
+		// Accepted before the listener closed, even if Shutdown has
+		// begun: its client is sending, so it is served, not dropped.
+		if c := s.track(nc, true); c != nil {
 			c.slot = s.connSlots != nil
 			go c.serve()
 		} else {
@@ -280,29 +286,27 @@ func (s *Server) stopAccepting() {
 // accepted connections.
 func (s *Server) ServeConn(nc net.Conn) {
 	s.init()
-	if c := s.track(nc); c != nil {
+	if c := s.track(nc, false); c != nil {
 		c.serve()
 	}
 }
 
-// Shutdown stops accepting, closes idle connections, lets requests in
-// progress finish their response (which carries "Connection: close") and
-// returns once every connection is closed, or with ctx's error when ctx
-// ends first.
+// Shutdown stops accepting and returns once every connection has closed,
+// or with ctx's error when ctx ends first (then call Close). Meanwhile a
+// connection closes only when no request can be in flight on it: every
+// response from now on carries "Connection: close"; a connection idle
+// between requests is left to its keep-alive time, as its client may have
+// sent the next request already (which is answered, with close); a new
+// connection gets newConnGrace for its first request.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
 	s.stopAccepting()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if s.closeIdle() == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
+	s.hurryNew()
+	select {
+	case <-s.drained:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -312,6 +316,7 @@ func (s *Server) Close() error {
 	s.stopAccepting()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	for c := range s.conns {
 		c.state.Store(stateClosed)
 		c.raw.Close()
@@ -334,10 +339,11 @@ func (s *Server) trackListener(l net.Listener) bool {
 	return true
 }
 
-// untrackListener forgets l.
+// untrackListener forgets l, whose Serve loop has ended.
 func (s *Server) untrackListener(l net.Listener) {
 	s.mu.Lock()
 	delete(s.listeners, l)
+	s.noteDrained()
 	s.mu.Unlock()
 }
 
@@ -350,12 +356,13 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// track wraps nc in a conn and records it, or closes nc and returns nil if
-// the server is shutting down.
-func (s *Server) track(nc net.Conn) *conn {
+// track wraps nc in a conn and records it. After Close, and once the
+// server is shutting down for a connection given to ServeConn (not
+// accepted), nc is closed instead and track returns nil.
+func (s *Server) track(nc net.Conn, accepted bool) *conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.shutting.Load() {
+	if s.closed || (!accepted && s.shutting.Load()) {
 		nc.Close()
 		return nil
 	}
@@ -371,21 +378,28 @@ func (s *Server) track(nc net.Conn) *conn {
 func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	s.noteDrained()
 	s.mu.Unlock()
 }
 
-// closeIdle closes the connections waiting for a further request, shortens
-// the wait of new connections to newConnGrace, and returns how
-// many connections remain.
-func (s *Server) closeIdle() int {
+// hurryNew shortens to newConnGrace the wait of connections for their
+// first request, and notes if no connection remains.
+func (s *Server) hurryNew() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		if c.state.CompareAndSwap(stateIdle, stateClosed) {
-			c.raw.Close()
-		} else if c.state.CompareAndSwap(stateNew, stateNewShutting) {
-			c.raw.SetReadDeadline(time.Now().Add(newConnGrace))
+		if c.state.CompareAndSwap(stateNew, stateNewShutting) {
+			c.shortenWait()
 		}
 	}
-	return len(s.conns)
+	s.noteDrained()
+}
+
+// noteDrained closes drained once the server shuts down, every Serve loop
+// has ended (no connection can be accepted any more) and the last
+// connection is gone; s.mu is held.
+func (s *Server) noteDrained() {
+	if s.shutting.Load() && len(s.listeners) == 0 && len(s.conns) == 0 {
+		s.drainedOnce.Do(func() { close(s.drained) })
+	}
 }

@@ -129,7 +129,7 @@ func tlsExchange(t testing.TB, addr string, cfg *tls.Config, raw string) (string
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.SetDeadline(time.Now().Add(ioTimeout))
 	tc := tls.Client(nc, cfg)
 	if err := tc.Handshake(); err != nil {
 		return "", err
@@ -227,7 +227,7 @@ func TestTLSRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nc.SetDeadline(time.Now().Add(3 * time.Second))
+		nc.SetDeadline(time.Now().Add(ioTimeout))
 		io.WriteString(nc, raw)
 		if got, err := io.ReadAll(nc); err != nil || strings.Contains(string(got), "HTTP/1.1") {
 			t.Errorf("plain %q: %q, %v", raw, got, err)

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/gowsgi/gowsgi/internal/hopbyhop"
 )
 
 //go:embed boot.py
@@ -195,6 +197,8 @@ func initInterpreter(cfg *Config) error {
 		server_software: cstr(cfg.ServerSoftware),
 		errfd:           2,
 		home:            cstr(pythonHome),
+		hop_by_hop:      cstr(strings.Join(hopbyhop.Names, "\n")),
+		environ_keys:    cstr(strings.Join(environKeys(), "\n")),
 	}
 	if C.gw_init(&c) != 0 {
 		return ErrLoad

@@ -19,48 +19,6 @@
 #include <Python.h>
 #include <stdint.h>
 
-/* Keys interned at start-up; Go names them by index in gw_field.key. The
- * order must match the keyXxx constants in fields.go. */
-enum {
-    GW_K_REQUEST_METHOD,
-    GW_K_SCRIPT_NAME,
-    GW_K_PATH_INFO,
-    GW_K_QUERY_STRING,
-    GW_K_CONTENT_TYPE,
-    GW_K_CONTENT_LENGTH,
-    GW_K_SERVER_NAME,
-    GW_K_SERVER_PORT,
-    GW_K_SERVER_PROTOCOL,
-    GW_K_REMOTE_ADDR,
-    GW_K_REMOTE_PORT,
-    GW_K_RAW_URI,
-    GW_K_URL_SCHEME,
-    GW_K_HTTP_HOST,
-    GW_K_HTTP_USER_AGENT,
-    GW_K_HTTP_ACCEPT,
-    GW_K_HTTP_ACCEPT_ENCODING,
-    GW_K_HTTP_ACCEPT_LANGUAGE,
-    GW_K_HTTP_CONNECTION,
-    GW_K_HTTP_COOKIE,
-    GW_K_HTTP_REFERER,
-    GW_K_HTTP_CACHE_CONTROL,
-    GW_K_HTTP_ORIGIN,
-    GW_K_HTTP_AUTHORIZATION,
-    GW_K_HTTP_X_FORWARDED_FOR,
-    GW_K_HTTP_X_FORWARDED_PROTO,
-    GW_K_HTTP_X_REQUESTED_WITH,
-    GW_K_HTTP_IF_NONE_MATCH,
-    GW_K_HTTP_IF_MODIFIED_SINCE,
-    GW_K_HTTP_UPGRADE_INSECURE_REQUESTS,
-    GW_K_HTTP_SEC_FETCH_MODE,
-    GW_K_HTTP_SEC_FETCH_SITE,
-    GW_K_HTTP_SEC_FETCH_DEST,
-    GW_K_HTTP_PRAGMA,
-    GW_K_HTTP_EXPECT,
-    GW_K_HTTP_TRANSFER_ENCODING,
-    GW_NKEYS
-};
-
 /* gw_field is one environ entry. Go fills an array of them plus one flat
  * byte buffer; offsets index that buffer. key < 0 means the key's bytes are
  * in the buffer at koff/klen (an uncommon HTTP_ header). */
@@ -119,6 +77,7 @@ typedef struct gw_exec {
     PyObject *input;  /* wsgi.input object */
     PyObject *result; /* iterable the app returned */
     PyObject *iter;   /* its iterator while streaming */
+    PyObject *ctx;    /* the request's contextvars context, entered while the app runs */
     PyObject **held;  /* objects whose bytes the output points into */
     int nheld;
     int capheld;
@@ -143,6 +102,8 @@ typedef struct {
     const char *server_software;
     int errfd; /* file descriptor wsgi.errors writes to */
     const char *home; /* PyConfig.home, or "" to let Python find its prefix */
+    const char *hop_by_hop; /* field names start_response refuses, separated by '\n' */
+    const char *environ_keys; /* keys to intern, separated by '\n'; gw_field.key indexes them */
 } gw_config;
 
 /* interp.c */
@@ -163,7 +124,7 @@ int gw_environ_init(const gw_config *cfg);
 PyObject *gw_environ_build(const char *buf, const gw_field *fields, int nfields, PyObject *input);
 
 /* startresponse.c */
-int gw_start_response_init(PyObject *module);
+int gw_start_response_init(PyObject *module, const char *hop_by_hop);
 PyObject *gw_start_response_new(gw_exec *ex);
 int gw_start_response_called(PyObject *sr);
 int gw_head_prepare(gw_exec *ex);

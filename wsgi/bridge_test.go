@@ -114,7 +114,7 @@ func get(path, query string) *Request {
 	return &Request{
 		Method: []byte("GET"), URI: []byte(path), Path: []byte(path), Query: []byte(query),
 		Proto: []byte("HTTP/1.1"), Scheme: "http",
-		Headers:    []Header{{[]byte("Host"), []byte("example.test")}},
+		Headers:    []Header{{Name: []byte("Host"), Value: []byte("example.test")}},
 		Body:       bytes.NewReader(nil),
 		RemoteAddr: []byte("127.0.0.1"), RemotePort: []byte("5555"),
 		ServerName: []byte("127.0.0.1"), ServerPort: []byte("8000"),
@@ -145,11 +145,11 @@ func serve(t *testing.T, r *Request) *recorder {
 func TestEnviron(t *testing.T) {
 	r := get("/environ", "a=1&b=%20")
 	r.Headers = append(r.Headers,
-		Header{[]byte("X-Custom-Thing"), []byte("v1")},
-		Header{[]byte("x-custom-thing"), []byte("v2")},
-		Header{[]byte("Accept"), []byte("text/html")},
-		Header{[]byte("X_Foo"), []byte("smuggled")},
-		Header{[]byte("Content-Type"), []byte("text/plain")},
+		Header{Name: []byte("X-Custom-Thing"), Value: []byte("v1")},
+		Header{Name: []byte("x-custom-thing"), Value: []byte("v2")},
+		Header{Name: []byte("Accept"), Value: []byte("text/html")},
+		Header{Name: []byte("X_Foo"), Value: []byte("smuggled")},
+		Header{Name: []byte("Content-Type"), Value: []byte("text/plain")},
 	)
 	rec := serve(t, r)
 	if rec.status != "200 OK" {
@@ -276,10 +276,12 @@ func TestResponses(t *testing.T) {
 		{"/exc-info", "", "503 Unavailable", "recovered", 0, false, ""},
 		{"/twice", "", "500 Internal Server Error", "Internal Server Error\n", 0, false, "second time"},
 		{"/exc-info-late", "", "200 OK", "head is out", 1, true, "KeyError: 'too late'"},
-		{"/hop-by-hop", "", "500 Internal Server Error", "Internal Server Error\n", 0, false, "hop-by-hop header 'Connection' is not allowed"},
+		{"/hop-by-hop", "Keep-Alive", "500 Internal Server Error", "Internal Server Error\n", 0, false, "hop-by-hop header 'Keep-Alive' is not allowed"},
+		{"/hop-by-hop", "Transfer-Encoding", "500 Internal Server Error", "Internal Server Error\n", 0, false, "hop-by-hop header 'Transfer-Encoding' is not allowed"},
+		{"/hop-by-hop", "connection", "200 OK", "sent", 0, false, ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
+		t.Run(tt.path+"?"+tt.query, func(t *testing.T) {
 			rec := serve(t, get(tt.path, tt.query))
 			if rec.status != tt.status || rec.body.String() != tt.body {
 				t.Errorf("got %q %q, want %q %q", rec.status, rec.body.String(), tt.status, tt.body)

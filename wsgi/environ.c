@@ -9,19 +9,10 @@
 
 #include <string.h>
 
-/* Names of the interned keys, in the order of the GW_K_ enum. */
-static const char *key_names[GW_NKEYS] = {
-    "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH",
-    "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "REMOTE_ADDR", "REMOTE_PORT", "RAW_URI",
-    "wsgi.url_scheme", "HTTP_HOST", "HTTP_USER_AGENT", "HTTP_ACCEPT", "HTTP_ACCEPT_ENCODING",
-    "HTTP_ACCEPT_LANGUAGE", "HTTP_CONNECTION", "HTTP_COOKIE", "HTTP_REFERER", "HTTP_CACHE_CONTROL",
-    "HTTP_ORIGIN", "HTTP_AUTHORIZATION", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
-    "HTTP_X_REQUESTED_WITH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_UPGRADE_INSECURE_REQUESTS", "HTTP_SEC_FETCH_MODE", "HTTP_SEC_FETCH_SITE",
-    "HTTP_SEC_FETCH_DEST", "HTTP_PRAGMA", "HTTP_EXPECT", "HTTP_TRANSFER_ENCODING",
-};
-
-static PyObject *keys[GW_NKEYS];
+/* The interned keys, from Go's one list (fields.go, environKeys), which
+ * gw_field.key indexes. */
+static PyObject **keys;
+static int nkeys;
 static PyObject *key_input;
 static PyObject *template_env;
 
@@ -40,13 +31,32 @@ static int set_const(const char *key, PyObject *value) {
     return rc;
 }
 
+/* intern_keys interns the keys named in names, separated by '\n'. */
+static int intern_keys(const char *names) {
+    int n = 1;
+    for (const char *p = names; *p != '\0'; p++)
+        n += *p == '\n';
+    keys = PyMem_RawCalloc(n, sizeof(PyObject *));
+    if (keys == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (const char *p = names; nkeys < n; nkeys++) {
+        const char *end = strchr(p, '\n');
+        Py_ssize_t len = end ? end - p : (Py_ssize_t)strlen(p);
+        keys[nkeys] = PyUnicode_FromStringAndSize(p, len);
+        if (keys[nkeys] == NULL)
+            return -1;
+        PyUnicode_InternInPlace(&keys[nkeys]);
+        p += len + 1;
+    }
+    return 0;
+}
+
 /* gw_environ_init interns the keys and builds the template environ. */
 int gw_environ_init(const gw_config *cfg) {
-    for (int i = 0; i < GW_NKEYS; i++) {
-        keys[i] = PyUnicode_InternFromString(key_names[i]);
-        if (keys[i] == NULL)
-            return -1;
-    }
+    if (intern_keys(cfg->environ_keys) < 0)
+        return -1;
     for (size_t i = 0; i < NCOMMON; i++) {
         common[i] = PyUnicode_InternFromString(common_values[i]);
         if (common[i] == NULL)
@@ -104,7 +114,7 @@ PyObject *gw_environ_build(const char *buf, const gw_field *fields, int nfields,
     for (int i = 0; i < nfields; i++) {
         const gw_field *f = &fields[i];
         PyObject *key;
-        if (f->key >= 0 && f->key < GW_NKEYS)
+        if (f->key >= 0 && f->key < nkeys)
             key = Py_NewRef(keys[f->key]);
         else
             key = PyUnicode_DecodeLatin1(buf + f->koff, f->klen, NULL);

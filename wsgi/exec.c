@@ -228,12 +228,30 @@ static int send_file(gw_exec *ex) {
 }
 
 /* end_request detaches the request's start_response and wsgi.input, so an
- * app that kept them cannot reach Go for a request that is over. */
+ * app that kept them cannot reach Go for a request that is over, and drops
+ * its context. */
 static void end_request(gw_exec *ex) {
     if (ex->sr != NULL)
         gw_start_response_detach(ex->sr);
     if (ex->input != NULL)
         gw_input_detach(ex->input);
+    Py_CLEAR(ex->ctx);
+}
+
+/* Each request runs in a contextvars context of its own, a copy of the
+ * executor's, entered for the app call and for every resumption of its
+ * iterable (as asyncio gives each task one): a ContextVar one request sets
+ * never leaks into the next request on the same thread, and holds across
+ * a streamed response's chunks. */
+static int enter_context(gw_exec *ex) {
+    if (ex->ctx == NULL && (ex->ctx = PyContext_CopyCurrent()) == NULL)
+        return -1;
+    return PyContext_Enter(ex->ctx);
+}
+
+static void exit_context(gw_exec *ex) {
+    if (ex->ctx != NULL && PyContext_Exit(ex->ctx) < 0)
+        PyErr_Clear(); /* the app left a context of its own entered */
 }
 
 /* gw_call runs one request. buf and fields are Go memory, read only during
@@ -245,12 +263,17 @@ int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, i
     gw_enter(ex);
     release_request(ex);
     int rc;
+    if (enter_context(ex) < 0) {
+        Py_CLEAR(ex->ctx);
+        rc = fail(ex);
+        goto out;
+    }
     PyObject *sr = gw_start_response_new(ex);
     PyObject *input = sr ? gw_input_new(ex, content_length) : NULL;
     PyObject *env = input ? gw_environ_build(buf, fields, nfields, input) : NULL;
     if (env == NULL) {
         rc = fail(ex);
-        goto out;
+        goto exit;
     }
     PyObject *args[2] = {env, sr};
     ex->result = PyObject_Vectorcall(gw_app, args, 2, NULL);
@@ -265,6 +288,8 @@ int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, i
         ex->iter = PyObject_GetIter(ex->result);
         rc = ex->iter ? advance(ex) : fail(ex);
     }
+exit:
+    exit_context(ex);
 out:
     if (rc != GW_STREAM && rc != GW_FILE)
         end_request(ex);
@@ -281,12 +306,15 @@ int gw_next(gw_exec *ex, int stop) {
     gw_enter(ex);
     release_output(ex);
     int rc;
-    if (stop)
+    if (enter_context(ex) < 0)
+        rc = fail(ex);
+    else if (stop)
         rc = close_result(ex) < 0 ? GW_ERROR : GW_GONE;
     else if (ex->iter == NULL) /* a file went out with sendfile */
         rc = finish(ex);
     else
         rc = advance(ex);
+    exit_context(ex);
     if (rc != GW_STREAM && rc != GW_FILE)
         end_request(ex);
     gw_leave(ex);
@@ -325,6 +353,7 @@ void gw_exec_free(gw_exec *ex) {
     gw_restore(ex->ts);
     release_request(ex);
     close_result(ex);
+    Py_CLEAR(ex->ctx);
     Py_CLEAR(ex->sr);
     Py_CLEAR(ex->input);
     gw_save();

@@ -5,11 +5,12 @@ import "C"
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/gowsgi/gowsgi/internal/ascii"
 )
 
-// Environ keys interned by environ.c, in the order of its GW_K_ enum.
+// Environ keys interned by environ.c, by their index in environKeys.
 const (
 	keyRequestMethod = iota
 	keyScriptName
@@ -24,19 +25,38 @@ const (
 	keyRemotePort
 	keyRawURI
 	keyURLScheme
-	keyFirstHeader // the HTTP_ keys below follow commonHeaders' order
+	keyFirstHeader // the HTTP_ keys of commonHeaders follow, in its order
 )
+
+// fixedKeys names the keys before keyFirstHeader.
+var fixedKeys = [keyFirstHeader]string{
+	keyRequestMethod: "REQUEST_METHOD", keyScriptName: "SCRIPT_NAME", keyPathInfo: "PATH_INFO",
+	keyQueryString: "QUERY_STRING", keyContentType: "CONTENT_TYPE", keyContentLength: "CONTENT_LENGTH",
+	keyServerName: "SERVER_NAME", keyServerPort: "SERVER_PORT", keyServerProtocol: "SERVER_PROTOCOL",
+	keyRemoteAddr: "REMOTE_ADDR", keyRemotePort: "REMOTE_PORT", keyRawURI: "RAW_URI",
+	keyURLScheme: "wsgi.url_scheme",
+}
 
 // customKey marks a field whose key is spelled out in the buffer.
 const customKey = -1
 
-// commonHeaders are the request headers whose HTTP_ keys are interned, in
-// the order of environ.c's GW_K_HTTP_ entries.
+// commonHeaders are the request headers whose HTTP_ keys are interned.
 var commonHeaders = []string{
 	"host", "user-agent", "accept", "accept-encoding", "accept-language", "connection", "cookie",
 	"referer", "cache-control", "origin", "authorization", "x-forwarded-for", "x-forwarded-proto",
 	"x-requested-with", "if-none-match", "if-modified-since", "upgrade-insecure-requests",
 	"sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest", "pragma", "expect", "transfer-encoding",
+}
+
+// environKeys is the one list of the keys environ.c interns at start-up,
+// which a field names by index: fixedKeys, then the HTTP_ key of each of
+// commonHeaders.
+func environKeys() []string {
+	keys := append([]string(nil), fixedKeys[:]...)
+	for _, h := range commonHeaders {
+		keys = append(keys, "HTTP_"+strings.ToUpper(strings.ReplaceAll(h, "-", "_")))
+	}
+	return keys
 }
 
 // fieldBuilder lays a request out as C fields over one flat byte buffer,

@@ -67,9 +67,9 @@ func TestRootPath(t *testing.T) {
 func BenchmarkFieldBuild(b *testing.B) {
 	r := get("/some/path%20x", "q=1")
 	r.Headers = append(r.Headers,
-		Header{[]byte("User-Agent"), []byte("wrk")},
-		Header{[]byte("Accept"), []byte("*/*")},
-		Header{[]byte("X-Request-Id"), []byte("abc")},
+		Header{Name: []byte("User-Agent"), Value: []byte("wrk")},
+		Header{Name: []byte("Accept"), Value: []byte("*/*")},
+		Header{Name: []byte("X-Request-Id"), Value: []byte("abc")},
 	)
 	var fb fieldBuilder
 	b.ReportAllocs()

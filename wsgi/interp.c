@@ -130,7 +130,7 @@ int gw_init(const gw_config *cfg) {
     }
     gw_module = PyModule_Create(&gw_moduledef);
     if (gw_module == NULL || gw_errors_init(gw_module, cfg->errfd) < 0 ||
-        gw_input_init(gw_module) < 0 || gw_start_response_init(gw_module) < 0 || gw_file_wrapper_init(gw_module) < 0 ||
+        gw_input_init(gw_module) < 0 || gw_start_response_init(gw_module, cfg->hop_by_hop) < 0 || gw_file_wrapper_init(gw_module) < 0 ||
         gw_timeout_init(gw_module) < 0 || gw_signals_init(gw_module) < 0 ||
         gw_exec_init() < 0 ||
         gw_environ_init(cfg) < 0) {

@@ -1,12 +1,13 @@
 package wsgi
 
 import (
+	"github.com/gowsgi/gowsgi/internal/header"
 	"io"
 	"os"
 )
 
 // Header is one header field as bytes.
-type Header struct{ Name, Value []byte }
+type Header = header.Field
 
 // Request is what the bridge needs of one HTTP request to build its environ.
 // The byte slices are read during Serve only.

@@ -70,24 +70,32 @@ static int check_status(PyObject *status) {
     return check_text(status, "status");
 }
 
+/* The hop-by-hop field names, lower case, from Go's one list
+ * (internal/hopbyhop), given to gw_start_response_init. */
+static char **hop_names;
+static int nhop;
+
 /* is_hop_by_hop reports whether name is a connection-level header, which
  * PEP 3333 leaves to the server. */
-static int is_hop_by_hop(PyObject *name) {
-    static const char *hop[] = {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-        "te", "trailer", "trailers", "transfer-encoding", "upgrade",
-    };
+static int is_hop_by_hop(const char *s, Py_ssize_t n) {
+    for (int i = 0; i < nhop; i++) {
+        if ((Py_ssize_t)strlen(hop_names[i]) == n && strncasecmp(s, hop_names[i], n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* refused_hop_by_hop reports whether the app may not send the field name:
+ * a hop-by-hop one other than Connection, which the server honours
+ * ("close") and drops. */
+static int refused_hop_by_hop(PyObject *name) {
     Py_ssize_t n;
     const char *s = PyUnicode_AsUTF8AndSize(name, &n); /* a token: ASCII */
     if (s == NULL) {
         PyErr_Clear();
         return 0;
     }
-    for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++) {
-        if ((Py_ssize_t)strlen(hop[i]) == n && strncasecmp(s, hop[i], n) == 0)
-            return 1;
-    }
-    return 0;
+    return is_hop_by_hop(s, n) && !(n == 10 && strncasecmp(s, "connection", 10) == 0);
 }
 
 static PyObject *check_headers(PyObject *headers) {
@@ -116,7 +124,7 @@ static PyObject *check_headers(PyObject *headers) {
             PyErr_Format(PyExc_ValueError, "invalid response header name %R", name);
             goto fail;
         }
-        if (is_hop_by_hop(name)) {
+        if (refused_hop_by_hop(name)) {
             PyErr_Format(PyExc_ValueError,
                          "hop-by-hop header %R is not allowed from a WSGI application (PEP 3333); "
                          "the server manages the connection", name);
@@ -301,8 +309,32 @@ static PyType_Spec sr_spec = {
     "_gowsgi.StartResponse", sizeof(StartResponseObject), 0, Py_TPFLAGS_DEFAULT, sr_slots,
 };
 
-/* gw_start_response_init creates the start_response type. */
-int gw_start_response_init(PyObject *module) {
+/* set_hop_names keeps a copy of the hop-by-hop names, separated by '\n'. */
+static int set_hop_names(const char *names) {
+    char *copy = PyMem_RawMalloc(strlen(names) + 1);
+    hop_names = PyMem_RawMalloc(sizeof(char *) * (strlen(names) / 2 + 2));
+    if (copy == NULL || hop_names == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    strcpy(copy, names);
+    nhop = 0;
+    for (char *p = copy; *p != '\0';) {
+        hop_names[nhop++] = p;
+        char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            break;
+        *nl = '\0';
+        p = nl + 1;
+    }
+    return 0;
+}
+
+/* gw_start_response_init creates the start_response type; hop_by_hop
+ * lists the names it refuses, separated by '\n'. */
+int gw_start_response_init(PyObject *module, const char *hop_by_hop) {
+    if (set_hop_names(hop_by_hop) < 0)
+        return -1;
     sr_type = PyType_FromSpec(&sr_spec);
     if (sr_type == NULL)
         return -1;

@@ -34,6 +34,20 @@ func waitEntered(t *testing.T, dir, pid string) {
 	}
 }
 
+// waitReplaced waits until a new connection is answered by a worker other
+// than pid.
+func waitReplaced(t *testing.T, s *server, pid string) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if code, body := s.get(t, "/pid"); code == 200 && strings.TrimSpace(body) != pid {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %s not replaced", pid)
+		}
+	}
+}
+
 // pidOn asks for the worker's pid on a kept-alive connection.
 func (c *rawConn) pidOn(t *testing.T) string {
 	t.Helper()
@@ -76,14 +90,7 @@ func TestStuckHoldingGILIsAnswered(t *testing.T) {
 		t.Errorf("request queued behind the stuck one: %d %q (Retry-After %q), want 503 with Retry-After",
 			resp.StatusCode, body, resp.Header.Get("Retry-After"))
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if code, p := s.get(t, "/pid"); code == 200 && strings.TrimSpace(p) != pid {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("worker %s not replaced", pid)
-		}
-	}
+	waitReplaced(t, s, pid)
 	log := s.serverLog()
 	for _, want := range []string{"request stuck outside Python bytecode", "GET /regex (running ", "most recent call first", "stuck.py"} {
 		if !strings.Contains(log, want) {
@@ -171,14 +178,7 @@ func TestParentKillsWorkerStuckWithoutItsHelp(t *testing.T) {
 			t.Fatalf("the parent did not kill stopped worker %s", pid)
 		}
 	}
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if code, body := s.get(t, "/pid"); code == 200 && strings.TrimSpace(body) != pid {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stopped worker %s not replaced", pid)
-		}
-	}
+	waitReplaced(t, s, pid)
 	log := s.serverLog()
 	for _, want := range []string{"request stuck past the timeout; killing its worker", "GET /regex"} {
 		if !strings.Contains(log, want) {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gowsgi/gowsgi/dispatch"
 	"github.com/gowsgi/gowsgi/httpcore"
 	"github.com/gowsgi/gowsgi/prefork"
 	"github.com/gowsgi/gowsgi/static"
@@ -116,7 +117,10 @@ func runWorker(s *settings) error {
 	}
 	defer files.Close()
 	srv := &httpcore.Server{
-		Handler:       newBridge(app, files, logs.access, s.trust, requestLimit(s.maxRequests, s.maxRequestsJitter), s.rootPath),
+		Handler: dispatch.New(dispatch.Config{
+			App: app, Static: files, Access: logs.access, Trust: s.trust,
+			MaxRequests: requestLimit(s.maxRequests, s.maxRequestsJitter), RootPath: s.rootPath,
+		}),
 		ServerHeader:  "gowsgi",
 		KeepAlive:     s.keepAlive,
 		HeaderTimeout: s.headerTimeout,

@@ -215,8 +215,10 @@ def send_filelike(environ, start_response):
 
 
 def hop_by_hop(environ, start_response):
-    start_response("200 OK", [("Connection", "close")])
-    return [b""]
+    # ?NAME: a hop-by-hop field the app may not send, except Connection,
+    # which the server honours
+    start_response("200 OK", [(environ["QUERY_STRING"], "close")])
+    return [b"sent"]
 
 
 ROUTES = {

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBrokenBodyIsTheClientsFault sends request bodies the client botched
+// to an app that reads its body and lets the read error propagate: the
+// server answers 400 and closes, and logs a client-error line, not an app
+// traceback (issue 11, point 9).
+func TestBrokenBodyIsTheClientsFault(t *testing.T) {
+	t.Setenv("UPLOAD_DIR", t.TempDir())
+	s := startServer(t, "upload:app")
+	head := "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+	cases := map[string]string{
+		"negative size":       "-5\r\nhello\r\n0\r\n\r\n",
+		"plus sign":           "+5\r\nhello\r\n0\r\n\r\n",
+		"space after size":    "5 \r\nhello\r\n0\r\n\r\n",
+		"bare LF after size":  "5\nhello\r\n0\r\n\r\n",
+		"empty size line":     "\r\nhello\r\n0\r\n\r\n",
+		"data without CRLF":   "5\r\nhelloXX0\r\n\r\n",
+		"unterminated quote":  "5;a=\"b\r\nhello\r\n0\r\n\r\n",
+		"trailer length":      "5\r\nhello\r\n0\r\nContent-Length: 5\r\n\r\n",
+		"trailer host":        "5\r\nhello\r\n0\r\nHost: x\r\n\r\n",
+		"trailer encoding":    "5\r\nhello\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"second chunk broken": "5\r\nhello\r\n-1\r\n\r\n",
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := s.dial(t)
+			c.send(t, head+body)
+			resp, _ := c.response(t, "POST")
+			if resp.StatusCode != 400 || !resp.Close {
+				t.Errorf("status %d, close %v; want 400 and the connection closed", resp.StatusCode, resp.Close)
+			}
+		})
+	}
+	if log := s.serverLog(); strings.Contains(log, "Error handling request") || strings.Contains(log, "level=ERROR") {
+		t.Errorf("a client's broken body was logged as an app error:\n%s", log)
+	}
+	if n := strings.Count(s.serverLog(), "the client broke the request body"); n == 0 {
+		t.Errorf("no client-error line in the log")
+	}
+}
+
+// TestClientGoneMidUpload: a client that disconnects while the app reads
+// its body gets nothing written and causes no ERROR traceback, and the
+// worker serves on.
+func TestClientGoneMidUpload(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("UPLOAD_DIR", dir)
+	s := startServer(t, "upload:app")
+	_, pid := s.get(t, "/pid")
+	c := s.dial(t)
+	c.send(t, "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n"+strings.Repeat("x", 1000))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if m, _ := filepath.Glob(filepath.Join(dir, "reading-*")); len(m) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the app never started reading the upload")
+		}
+	}
+	c.Close()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(s.serverLog(), "the client broke the request body"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no client-error line after the client left:\n%s", s.serverLog())
+		}
+	}
+	if log := s.serverLog(); strings.Contains(log, "Error handling request") || strings.Contains(log, "level=ERROR") {
+		t.Errorf("a client gone mid-upload was logged as an app error:\n%s", log)
+	}
+	if _, after := s.get(t, "/pid"); after == "" || after != pid {
+		t.Errorf("worker changed after a client left mid-upload: %q -> %q", pid, after)
+	}
+}
