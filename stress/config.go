@@ -7,6 +7,16 @@ import "time"
 type config struct {
 	root, bin string
 
+	// loadSlack is what every bound on a duration grows by because other
+	// work shares the machine: none at full scale (make stress, measured on
+	// a quiet machine), seconds for the smoke run, which go test runs beside
+	// other packages' tests. Bounds that say "not before" never get it.
+	loadSlack time.Duration
+	// latencySlack is the same for the normal client's p99 under a
+	// slowloris: small enough that a client starved until --header-timeout
+	// still fails.
+	latencySlack time.Duration
+
 	soakRequests, soakWarmup, soakConns int
 
 	slowConns        int
@@ -58,5 +68,7 @@ func smokeConfig() *config {
 		faultRounds:   4,
 		hups:          2,
 		disconnects:   300,
+		loadSlack:     10 * time.Second,
+		latencySlack:  time.Second,
 	}
 }

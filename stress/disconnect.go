@@ -56,7 +56,7 @@ func disconnects(cfg *config) result {
 	vanish(warm)
 	settle := func(st0 appStats, want int64) appStats {
 		var st appStats
-		for t0 := time.Now(); time.Since(t0) < 10*time.Second; time.Sleep(50 * time.Millisecond) {
+		for t0 := time.Now(); time.Since(t0) < 30*time.Second; time.Sleep(50 * time.Millisecond) {
 			if st, err = s.stats(); err == nil && st.Closed-st0.Closed >= want {
 				break
 			}
@@ -81,10 +81,10 @@ func disconnects(cfg *config) result {
 }
 
 // settleGoroutines polls the count until it is at most want (or, with want
-// < 0, until it stops changing) for up to 5 s, and returns the last value.
+// < 0, until it stops changing) for up to 20 s, and returns the last value.
 func settleGoroutines(count func() int, want int) int {
 	last := count()
-	for t0 := time.Now(); time.Since(t0) < 5*time.Second; {
+	for t0 := time.Now(); time.Since(t0) < 20*time.Second; {
 		time.Sleep(100 * time.Millisecond)
 		n := count()
 		if (want >= 0 && n <= want) || (want < 0 && n == last) {

@@ -28,15 +28,25 @@ func reloadUnderLoad(cfg *config) (string, bool) {
 	defer s.stop()
 	stop := make(chan struct{})
 	done := make(chan *loadResult)
-	go func() { done <- load(keepAliveClient(8), "http://"+s.addr+"/valid", 8, -1, stop, nil) }()
+	var served atomic.Int64
+	count := func([]byte) error { served.Add(1); return nil }
+	go func() { done <- load(keepAliveClient(8), "http://"+s.addr+"/valid", 8, -1, stop, count) }()
 	t0 := time.Now()
 	var werr error
 	for i := 1; i <= cfg.hups && werr == nil; i++ {
 		s.cmd.Process.Signal(syscall.SIGHUP)
-		werr = s.waitLog("reload complete", i, 30*time.Second)
+		werr = s.waitLog("reload complete", i, 60*time.Second)
 	}
 	took := time.Since(t0)
-	time.Sleep(200 * time.Millisecond)
+	// The load goes on until the last old worker has exited and the new
+	// ones have served some more: the connections the old ones kept alive
+	// are closed meanwhile.
+	if werr == nil {
+		werr = s.waitLog("worker exited", 2*cfg.hups, 60*time.Second)
+	}
+	for next, t1 := served.Load()+200, time.Now(); served.Load() < next && time.Since(t1) < 30*time.Second; {
+		time.Sleep(time.Millisecond)
+	}
 	close(stop)
 	res := <-done
 	pass := werr == nil && res.errs == 0 && res.ok > 0
@@ -57,13 +67,14 @@ func stopUnderLoad(cfg *config) (string, bool) {
 		beforeFail  atomic.Int64
 		after       atomic.Int64
 		afterOK     atomic.Int64
+		slowOK      atomic.Int64 // slow requests answered before TERM
 		mu          sync.Mutex
 		firstErr    error
 		wg          sync.WaitGroup
 	)
 	c := keepAliveClient(8)
 	url := "http://" + s.addr
-	run := func(path string) {
+	run := func(path string, ok *atomic.Int64) {
 		defer wg.Done()
 		for {
 			sentAfter := termAt.Load() != 0
@@ -105,17 +116,25 @@ func stopUnderLoad(cfg *config) (string, bool) {
 				mu.Unlock()
 				return
 			}
+			if ok != nil {
+				ok.Add(1)
+			}
 		}
 	}
 	for range 8 {
 		wg.Add(1)
-		go run("/valid")
+		go run("/valid", nil)
 	}
 	for range 4 {
 		wg.Add(1)
-		go run("/slow?0.5")
+		go run("/slow?0.5", &slowOK)
 	}
-	time.Sleep(700 * time.Millisecond)
+	// TERM comes once the load is under way: each slow loop has had about
+	// one answer, so slow requests are in the app, and the fast ones have
+	// connections kept alive.
+	for t0 := time.Now(); (slowOK.Load() < 4 || before.Load() < 100) && time.Since(t0) < 30*time.Second; {
+		time.Sleep(time.Millisecond)
+	}
 	termAt.Store(time.Now().UnixNano())
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	wg.Wait()

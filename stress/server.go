@@ -56,7 +56,7 @@ func startServer(cfg *config, dir, spec string, flags ...string) (*server, error
 		return nil, err
 	}
 	go func() { s.cmd.Wait(); close(s.done) }()
-	if err := s.waitLog("worker ready", s.workers, 30*time.Second); err != nil {
+	if err := s.waitLog("worker ready", s.workers, 60*time.Second); err != nil {
 		s.stop()
 		return nil, err
 	}

@@ -98,7 +98,7 @@ func writeCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.C
 func TestTLS(t *testing.T) {
 	cert, key, pool := writeCert(t, t.TempDir())
 	s := startServer(t, "e2eapp:app", "--certfile", cert, "--keyfile", key)
-	https := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+	https := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: true,
 	}}
 	resp, err := https.Get("https://" + s.addr + "/remote")
@@ -110,7 +110,7 @@ func TestTLS(t *testing.T) {
 	if !strings.HasPrefix(string(body), "127.0.0.1|https|") || resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
 		t.Errorf("over TLS: %q", body)
 	}
-	old := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+	old := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool, MaxVersion: tls.VersionTLS11},
 	}}
 	if _, err := old.Get("https://" + s.addr + "/"); err == nil {

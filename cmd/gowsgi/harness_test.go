@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -122,9 +123,11 @@ func startServer(t *testing.T, spec string, flags ...string) *server {
 	return s
 }
 
+// waitReady waits until every worker has said it is ready. The bound is for
+// a busy machine: a worker boots in well under a second on a quiet one.
 func (s *server) waitReady(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.done:
@@ -136,7 +139,7 @@ func (s *server) waitReady(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("server not ready after 20s:\n%s", s.log)
+	t.Fatalf("server not ready after 60s:\n%s", s.log)
 }
 
 // serverLog is what the server logged: its output, or its --error-logfile.
@@ -173,9 +176,10 @@ func (s *server) wait(t *testing.T, limit time.Duration) int {
 }
 
 // client makes one request per connection, so a request never lands on a
-// kept-alive connection of a worker that was killed.
+// kept-alive connection of a worker that was killed. Its timeout only ends
+// a test that would otherwise hang: no test request takes seconds.
 var client = &http.Client{
-	Timeout:   10 * time.Second,
+	Timeout:   30 * time.Second,
 	Transport: &http.Transport{DisableKeepAlives: true},
 }
 
@@ -246,4 +250,65 @@ func childPIDs(t *testing.T, pid int) []int {
 		}
 	}
 	return pids
+}
+
+// holds keeps requests inside e2eapp until the test lets them go: GET
+// /hold?NAME creates entered-NAME in dir when it enters the app and answers
+// "held NAME" once release-NAME exists. Start the server with flags().
+type holds struct{ dir string }
+
+func newHolds(t *testing.T) *holds { return &holds{dir: t.TempDir()} }
+
+// flags tell e2eapp where the marker files are.
+func (h *holds) flags() []string { return []string{"--env", "E2E_HOLD_DIR=" + h.dir} }
+
+// awaitEntered waits until every named request is in the app; none has left,
+// since none was released. On a timeout (shorter than client's, so that it
+// is the failure reported) it releases them all, so that the server can
+// stop, and fails the test.
+func (h *holds) awaitEntered(t *testing.T, names ...string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		missing := slices.DeleteFunc(slices.Clone(names), func(n string) bool {
+			_, err := os.Stat(filepath.Join(h.dir, "entered-"+n))
+			return err == nil
+		})
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.release(t, "all")
+			t.Fatalf("requests %q not in the app after 20s", missing)
+		}
+	}
+}
+
+// release lets the named requests ("all": every one) leave the app.
+func (h *holds) release(t *testing.T, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(h.dir, "release-"+n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// metric scrapes a --metrics-bind address and returns the value of one
+// series (0 if absent), e.g. `gowsgi_requests_total{status_class="2xx"}`.
+func metric(t *testing.T, addr, series string) float64 {
+	t.Helper()
+	resp, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	text, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(text), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	return 0
 }

@@ -88,7 +88,7 @@ func TestInterpreterFinalizesOnGracefulStop(t *testing.T) {
 		t.Fatalf("GET /ticks = %d", code)
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	if code := s.wait(t, 15*time.Second); code != 0 {
+	if code := s.wait(t, 30*time.Second); code != 0 {
 		t.Errorf("exit status %d after SIGTERM, want 0", code)
 	}
 	for _, name := range []string{"atexit", "finalize"} {

@@ -26,14 +26,14 @@ func TestAccessLogDefaultAndCustomFormat(t *testing.T) {
 	c.response(t, "GET")
 	// Apache combined: h l u [t] "r" s b "f" "a"
 	want := regexp.MustCompile(`^127\.0\.0\.1 - - \[\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "GET /path/x\?q=1 HTTP/1\.1" 200 7 "http://ref/" "tester/1\.0"\n$`)
-	eventually(t, 5*time.Second, "access log line written", func() bool { return want.MatchString(readFile(t, combined)) })
+	eventually(t, 10*time.Second, "access log line written", func() bool { return want.MatchString(readFile(t, combined)) })
 
 	s2 := startServer(t, "e2eapp:app", "--access-logfile", custom, "--access-logformat", `%(m)s %(U)s %(s)s %(L)s %({x-id}i)s`)
 	c2 := s2.dial(t)
 	c2.send(t, "POST /echo HTTP/1.1\r\nHost: t\r\nX-Id: abc\r\nContent-Length: 2\r\n\r\nhi")
 	c2.response(t, "POST")
 	want2 := regexp.MustCompile(`^POST /echo 200 \d+\.\d+ abc\n$`)
-	eventually(t, 5*time.Second, "custom line written", func() bool { return want2.MatchString(readFile(t, custom)) })
+	eventually(t, 10*time.Second, "custom line written", func() bool { return want2.MatchString(readFile(t, custom)) })
 }
 
 func TestErrorLogFileJSONAndReopen(t *testing.T) {
@@ -42,7 +42,7 @@ func TestErrorLogFileJSONAndReopen(t *testing.T) {
 	s := startServer(t, "e2eapp:app", "--error-logfile", errLog, "--access-logfile", access, "--log-json")
 	s.get(t, "/raise")
 	s.get(t, "/log?json-marker")
-	eventually(t, 5*time.Second, "traceback and wsgi.errors in the error log file", func() bool {
+	eventually(t, 10*time.Second, "traceback and wsgi.errors in the error log file", func() bool {
 		text := readFile(t, errLog)
 		return strings.Contains(text, "boom from e2eapp") && strings.Contains(text, "app says: json-marker")
 	})
@@ -55,7 +55,7 @@ func TestErrorLogFileJSONAndReopen(t *testing.T) {
 			}
 		}
 	}
-	eventually(t, 5*time.Second, "JSON access lines", func() bool {
+	eventually(t, 10*time.Second, "JSON access lines", func() bool {
 		lines := strings.Split(strings.TrimSpace(readFile(t, access)), "\n")
 		var v map[string]any
 		return len(lines) == 2 && json.Unmarshal([]byte(lines[0]), &v) == nil && v["status"] == float64(500)
@@ -65,9 +65,10 @@ func TestErrorLogFileJSONAndReopen(t *testing.T) {
 	os.Rename(access, access+".1")
 	os.Rename(errLog, errLog+".1")
 	s.cmd.Process.Signal(syscall.SIGUSR1)
-	time.Sleep(300 * time.Millisecond)
-	s.get(t, "/log?after-rotation")
-	eventually(t, 5*time.Second, "lines in the reopened files", func() bool {
+	// Requests made before the worker has reopened its files still go to
+	// the renamed ones: ask again until one lands in the new files.
+	eventually(t, 20*time.Second, "lines in the reopened files", func() bool {
+		s.get(t, "/log?after-rotation")
 		return strings.Contains(readFile(t, access), `"path":"/log"`) &&
 			strings.Contains(readFile(t, errLog), "after-rotation")
 	})
@@ -78,7 +79,7 @@ func TestLogLevelFilters(t *testing.T) {
 	s := launch(t, "serve", "--bind", freePort(t), "--error-logfile", errLog, "--log-level", "warning", "--chdir", "testdata", "e2eapp:app")
 	s.addr = s.cmd.Args[3]
 	// nothing at info level says "worker ready": wait for an answer
-	eventually(t, 20*time.Second, "serving", func() bool {
+	eventually(t, 60*time.Second, "serving", func() bool {
 		resp, err := client.Get("http://" + s.addr + "/")
 		if err == nil {
 			resp.Body.Close()
@@ -86,7 +87,7 @@ func TestLogLevelFilters(t *testing.T) {
 		return err == nil
 	})
 	s.get(t, "/raise")
-	eventually(t, 5*time.Second, "the traceback (an error) is logged", func() bool {
+	eventually(t, 10*time.Second, "the traceback (an error) is logged", func() bool {
 		return strings.Contains(readFile(t, errLog), "boom from e2eapp")
 	})
 	if text := readFile(t, errLog); strings.Contains(text, "level=INFO") {

@@ -126,12 +126,12 @@ func TestHUPReloadsCodeWithoutFailedRequests(t *testing.T) {
 	s := startServer(t, "reloadapp:app", "--chdir", dir, "--workers", "2")
 	before := childPIDs(t, s.cmd.Process.Pid)
 	load := startLoad(s, "/")
-	eventually(t, 5*time.Second, "first answer", func() bool { return load.body() == "version one" })
+	eventually(t, 30*time.Second, "first answer", func() bool { return load.body() == "version one" })
 
 	writeApp(t, dir, "reloadapp", versionApp("version two!!"))
 	s.cmd.Process.Signal(syscall.SIGHUP)
-	eventually(t, 15*time.Second, "new code served", func() bool { return load.body() == "version two!!" })
-	eventually(t, 15*time.Second, "old workers gone", func() bool {
+	eventually(t, 30*time.Second, "new code served", func() bool { return load.body() == "version two!!" })
+	eventually(t, 30*time.Second, "old workers gone", func() bool {
 		now := childPIDs(t, s.cmd.Process.Pid)
 		return len(now) == 2 && !slices.Contains(now, before[0]) && !slices.Contains(now, before[1])
 	})
@@ -141,13 +141,13 @@ func TestHUPReloadsCodeWithoutFailedRequests(t *testing.T) {
 	serving := childPIDs(t, s.cmd.Process.Pid)
 	writeApp(t, dir, "reloadapp", "def app(:\n")
 	s.cmd.Process.Signal(syscall.SIGHUP)
-	eventually(t, 15*time.Second, "reload failure logged", func() bool {
+	eventually(t, 30*time.Second, "reload failure logged", func() bool {
 		return strings.Contains(s.log.String(), "reload failed")
 	})
 	if code, body := s.get(t, "/"); code != 200 || body != "version two!!" {
 		t.Errorf("after a failed reload: %d %q", code, body)
 	}
-	eventually(t, 10*time.Second, "the failed generation stopped, the old one kept", func() bool {
+	eventually(t, 30*time.Second, "the failed generation stopped, the old one kept", func() bool {
 		return slices.Equal(sorted(childPIDs(t, s.cmd.Process.Pid)), sorted(serving))
 	})
 	if !strings.Contains(s.log.String(), "SyntaxError") {
@@ -167,11 +167,13 @@ func TestTTINAndTTOU(t *testing.T) {
 		return func() bool { return len(childPIDs(t, s.cmd.Process.Pid)) == n }
 	}
 	s.cmd.Process.Signal(syscall.SIGTTIN)
-	eventually(t, 10*time.Second, "2 workers after TTIN", count(2))
+	eventually(t, 30*time.Second, "2 workers after TTIN", count(2))
 	s.cmd.Process.Signal(syscall.SIGTTOU)
-	eventually(t, 10*time.Second, "1 worker after TTOU", count(1))
+	eventually(t, 30*time.Second, "1 worker after TTOU", count(1))
 	s.cmd.Process.Signal(syscall.SIGTTOU) // never below one
-	time.Sleep(500 * time.Millisecond)
+	eventually(t, 30*time.Second, "the last TTOU handled", func() bool {
+		return strings.Contains(s.log.String(), "not stopping the last worker")
+	})
 	if n := len(childPIDs(t, s.cmd.Process.Pid)); n != 1 {
 		t.Errorf("%d workers after TTOU at one worker", n)
 	}
@@ -184,7 +186,7 @@ func TestMaxRequestsRecyclesWithoutFailedRequests(t *testing.T) {
 	s := startServer(t, "e2eapp:app", "--max-requests", "20", "--max-requests-jitter", "5")
 	_, first := s.get(t, "/pid")
 	load := startLoad(s, "/pid")
-	eventually(t, 15*time.Second, "worker recycled", func() bool { b := load.body(); return b != "" && b != first })
+	eventually(t, 30*time.Second, "worker recycled", func() bool { b := load.body(); return b != "" && b != first })
 	load.end(t)
 }
 
@@ -194,7 +196,7 @@ func TestMaxWorkerMemoryRecycles(t *testing.T) {
 	if code, _ := s.get(t, "/alloc?200"); code != 200 {
 		t.Fatalf("alloc: %d", code)
 	}
-	eventually(t, 15*time.Second, "worker over the memory limit recycled", func() bool {
+	eventually(t, 30*time.Second, "worker over the memory limit recycled", func() bool {
 		_, now := s.get(t, "/pid")
 		return now != first
 	})
@@ -204,21 +206,22 @@ func TestMaxWorkerMemoryRecycles(t *testing.T) {
 }
 
 func TestExitLogNamesTheRequest(t *testing.T) {
-	s := startServer(t, "e2eapp:app")
+	h := newHolds(t)
+	s := startServer(t, "e2eapp:app", h.flags()...)
 	c := s.dial(t)
-	c.send(t, "GET /slow?5 HTTP/1.1\r\nHost: t\r\n\r\n")
-	time.Sleep(300 * time.Millisecond)
+	c.send(t, "GET /hold?killed HTTP/1.1\r\nHost: t\r\n\r\n")
+	h.awaitEntered(t, "killed")
 	syscall.Kill(childPIDs(t, s.cmd.Process.Pid)[0], syscall.SIGKILL)
-	eventually(t, 10*time.Second, "exit logged with the request", func() bool {
+	eventually(t, 20*time.Second, "exit logged with the request", func() bool {
 		log := s.log.String()
-		return strings.Contains(log, "SIGKILL") && strings.Contains(log, "GET /slow?5")
+		return strings.Contains(log, "SIGKILL") && strings.Contains(log, "GET /hold?killed")
 	})
 }
 
 // getOver makes one GET through conn-level dialing of network/addr.
 func getOver(t *testing.T, network, addr, path string) (int, string) {
 	t.Helper()
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
@@ -248,7 +251,7 @@ func TestUnixSocketWithUmask(t *testing.T) {
 		t.Errorf("over the unix socket: %d %q", code, body)
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	s.wait(t, 10*time.Second)
+	s.wait(t, 30*time.Second)
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Errorf("socket file left behind: %v", err)
 	}
@@ -306,7 +309,7 @@ func TestPidFile(t *testing.T) {
 		t.Errorf("pid file %q (%v), want %d", b, err, s.cmd.Process.Pid)
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	s.wait(t, 10*time.Second)
+	s.wait(t, 30*time.Second)
 	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
 		t.Errorf("pid file left behind: %v", err)
 	}
@@ -340,7 +343,7 @@ func TestReloadFlagWatchesCode(t *testing.T) {
 		t.Fatalf("got %q", body)
 	}
 	writeApp(t, dir, "watched", versionApp("after the edit"))
-	eventually(t, 15*time.Second, "edited code served", func() bool {
+	eventually(t, 30*time.Second, "edited code served", func() bool {
 		_, body := s.get(t, "/")
 		return body == "after the edit"
 	})
@@ -353,11 +356,15 @@ func TestBacklogAndReusePort(t *testing.T) {
 	}
 }
 
+// TestTermAnswersInFlightAndQueuedRequests: at TERM, one request is in the
+// app and two more wait for its only thread; all three are answered.
 func TestTermAnswersInFlightAndQueuedRequests(t *testing.T) {
-	s := startServer(t, "e2eapp:app", "--threads", "1")
-	// One thread: the second and third requests queue behind the first.
-	results := make(chan string, 3)
-	for range 3 {
+	h := newHolds(t)
+	maddr := freePort(t)
+	s := startServer(t, "e2eapp:app", append(h.flags(), "--threads", "1", "--metrics-bind", maddr)...)
+	names := []string{"a", "b", "c"}
+	results := make(chan string, len(names))
+	for _, n := range names {
 		go func() {
 			c, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
 			if err != nil {
@@ -365,8 +372,8 @@ func TestTermAnswersInFlightAndQueuedRequests(t *testing.T) {
 				return
 			}
 			defer c.Close()
-			c.SetDeadline(time.Now().Add(20 * time.Second))
-			io.WriteString(c, "GET /slow?0.7 HTTP/1.1\r\nHost: t\r\n\r\n")
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			io.WriteString(c, "GET /hold?"+n+" HTTP/1.1\r\nHost: t\r\n\r\n")
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 			if err != nil {
 				results <- err.Error()
@@ -376,14 +383,23 @@ func TestTermAnswersInFlightAndQueuedRequests(t *testing.T) {
 			results <- fmt.Sprintf("%d %s", resp.StatusCode, body)
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
+	// All three read by the worker, one of them in the app.
+	eventually(t, 30*time.Second, "three requests in flight", func() bool {
+		return metric(t, maddr, "gowsgi_requests_in_flight") == 3
+	})
+	eventually(t, 30*time.Second, "one request in the app", func() bool {
+		in, _ := filepath.Glob(filepath.Join(h.dir, "entered-*"))
+		return len(in) == 1
+	})
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	for range 3 {
-		if got := <-results; got != "200 slept" {
+	eventually(t, 20*time.Second, "the worker stopping", func() bool { return strings.Contains(s.log.String(), "stopping gracefully") })
+	h.release(t, "all")
+	for range names {
+		if got := <-results; !strings.HasPrefix(got, "200 held ") {
 			t.Errorf("a request in flight or queued at TERM got %q", got)
 		}
 	}
-	if code := s.wait(t, 15*time.Second); code != 0 {
+	if code := s.wait(t, 30*time.Second); code != 0 {
 		t.Errorf("exit code %d", code)
 	}
 }

@@ -21,6 +21,21 @@ def read_body(environ):
         parts.append(b)
 
 
+def hold(name):
+    """Keeps a request in the app until the test lets it go: creates
+    entered-NAME in $E2E_HOLD_DIR, then waits for release-NAME (or
+    release-all) there. The test waits on the first file instead of guessing
+    when the request has arrived."""
+    where = os.environ["E2E_HOLD_DIR"]
+    open(os.path.join(where, "entered-" + name), "w").close()
+    released = [os.path.join(where, "release-" + name), os.path.join(where, "release-all")]
+    deadline = time.monotonic() + 120
+    while not any(os.path.exists(p) for p in released):
+        if time.monotonic() > deadline:
+            raise RuntimeError("request %s was never released" % name)
+        time.sleep(0.005)
+
+
 def app(environ, start_response):
     path = environ["PATH_INFO"]
     if path == "/count":
@@ -61,6 +76,9 @@ def app(environ, start_response):
     if path == "/slow":
         time.sleep(float(environ["QUERY_STRING"] or "1"))
         return respond(start_response, b"slept")
+    if path == "/hold":
+        hold(environ["QUERY_STRING"])
+        return respond(start_response, b"held " + environ["QUERY_STRING"].encode())
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return (b"part%d;" % i for i in range(5))
