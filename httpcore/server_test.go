@@ -387,9 +387,10 @@ func TestExpectContinue(t *testing.T) {
 }
 
 func TestExpectContinueUnread(t *testing.T) {
-	// A handler that answers without reading: no 100 Continue, and the
-	// connection closes since the client still holds the body back.
-	_, addr := startServer(t, textHandler("no"), nil)
+	// A handler that answers without reading a streamed body: no 100
+	// Continue, and the connection closes since the client still holds
+	// the body back. (A body within BodyBuffer is asked for and read.)
+	_, addr := startServer(t, textHandler("no"), func(s *Server) { s.BodyBuffer = -1 })
 	for _, framing := range []string{"Content-Length: 5", "Transfer-Encoding: chunked"} {
 		got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"+framing+"\r\n\r\n")
 		if strings.Contains(got, "100 Continue") {
@@ -403,7 +404,7 @@ func TestExpectContinueUnread(t *testing.T) {
 }
 
 func TestDrainUnreadBody(t *testing.T) {
-	_, addr := startServer(t, pathHandler, nil)
+	_, addr := startServer(t, pathHandler, func(s *Server) { s.BodyBuffer = -1 })
 	small := strings.Repeat("x", 100<<10)
 	tests := []struct {
 		name, first   string
