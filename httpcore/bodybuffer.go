@@ -27,13 +27,7 @@ var bodyBufs sync.Pool
 
 // bodyBuffer returns the largest body read before the handler runs, or 0.
 func (s *Server) bodyBuffer() int64 {
-	switch {
-	case s.BodyBuffer == 0:
-		return defaultBodyBuffer
-	case s.BodyBuffer < 0:
-		return 0
-	}
-	return s.BodyBuffer
+	return limitOrDefault(s.BodyBuffer, defaultBodyBuffer)
 }
 
 // prefetch reads the body into memory before the handler is called if it

@@ -53,36 +53,3 @@ func TestBodyBuffer(t *testing.T) {
 		})
 	}
 }
-
-// TestExpectContinueBuffered checks that a client waiting for 100 Continue
-// is asked for a body within BodyBuffer before the handler runs.
-func TestExpectContinueBuffered(t *testing.T) {
-	var called atomic.Bool
-	_, addr := startServer(t, HandlerFunc(func(w *ResponseWriter, r *Request) {
-		called.Store(true)
-		b, _ := io.ReadAll(r.Body)
-		w.WriteHeader([]byte("200 OK"), nil)
-		w.Write(b)
-	}), nil)
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(ioTimeout))
-	io.WriteString(nc, "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
-	want := "HTTP/1.1 100 Continue\r\n\r\n"
-	got := make([]byte, len(want))
-	if _, err := io.ReadFull(nc, got); err != nil || string(got) != want {
-		t.Fatalf("interim response %q, %v", got, err)
-	}
-	if called.Load() {
-		t.Error("handler called before the body came")
-	}
-	io.WriteString(nc, "hello")
-	nc.(*net.TCPConn).CloseWrite()
-	rest, _ := io.ReadAll(nc)
-	if resp := readResponses(t, string(rest), "POST")[0]; bodyOf(resp) != "hello" {
-		t.Errorf("got %q", rest)
-	}
-}

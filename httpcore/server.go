@@ -211,7 +211,7 @@ func (s *Server) limitRequestFieldSize() int {
 
 // limitOrDefault maps a limit setting to its effective value: 0 is the
 // default and a negative value is 0, no limit.
-func limitOrDefault(v, def int) int {
+func limitOrDefault[T int | int64 | time.Duration](v, def T) T {
 	switch {
 	case v == 0:
 		return def

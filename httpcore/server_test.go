@@ -353,8 +353,12 @@ func TestLimitRequestFieldSize(t *testing.T) {
 	}
 }
 
+// TestExpectContinue checks that a client waiting for 100 Continue is asked
+// for its body, before the handler runs for a body within BodyBuffer.
 func TestExpectContinue(t *testing.T) {
+	var called atomic.Bool
 	echo := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		called.Store(true)
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
 			t.Errorf("reading body: %v", err)
@@ -375,6 +379,9 @@ func TestExpectContinue(t *testing.T) {
 	got := make([]byte, len(want))
 	if _, err := io.ReadFull(br, got); err != nil || string(got) != want {
 		t.Fatalf("interim response %q, %v", got, err)
+	}
+	if called.Load() {
+		t.Error("handler called before the body came")
 	}
 	io.WriteString(nc, "hello")
 	resp, err := http.ReadResponse(br, nil)
