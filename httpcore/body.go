@@ -1,6 +1,9 @@
 package httpcore
 
-import "io"
+import (
+	"io"
+	"time"
+)
 
 // directReadMin is the smallest Read that bypasses the connection buffer
 // when it is empty, saving a copy on large uploads.
@@ -36,12 +39,19 @@ type Body struct {
 	trailer   int   // bytes of trailer fields read
 	limit     int64 // LimitRequestBody for a chunked body; 0: none
 	total     int64 // chunk sizes read so far
+
+	memp     *[]byte   // pooled buffer behind mem
+	mem      []byte    // prefetched body bytes the handler has not read
+	start    time.Time // when the first body bytes were awaited
+	got      int64     // bytes read from the socket for the body
+	streamed bool      // the handler reads: the minimum rate applies
 }
 
 // reset prepares the body of req.
 func (b *Body) reset(req *Request) {
 	b.chunked, b.phase, b.err, b.sentCont, b.trailer = req.Chunked, phaseSize, nil, false, 0
 	b.remaining, b.limit, b.total = req.ContentLength, 0, 0
+	b.start, b.got, b.streamed = time.Time{}, 0, false
 	if b.chunked {
 		b.remaining, b.limit = 0, max(b.c.srv.LimitRequestBody, 0)
 	}
@@ -62,6 +72,11 @@ func (b *Body) clientWaits() bool { return b.expect && !b.sentCont && !b.finishe
 
 // Read reads body bytes into p.
 func (b *Body) Read(p []byte) (int, error) {
+	if len(b.mem) > 0 {
+		n := copy(p, b.mem)
+		b.mem = b.mem[n:]
+		return n, nil
+	}
 	if b.err != nil {
 		return 0, b.err
 	}
@@ -92,6 +107,7 @@ func (b *Body) Read(p []byte) (int, error) {
 		c.setBodyDeadline()
 		var err error
 		n, err = c.nc.Read(p)
+		b.got += int64(n)
 		if n == 0 {
 			return 0, b.fail(unexpectedEOF(err))
 		}

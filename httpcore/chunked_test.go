@@ -44,13 +44,27 @@ func bodyErrorHandler(last *atomic.Pointer[error]) HandlerFunc {
 	}
 }
 
-// TestChunkedBody checks the chunked grammar. A malformed body reaches the
-// handler only as a read error, and the handler's 500 for it is replaced by
-// the server's 400; a body cut short by the client is answered nothing.
+// TestChunkedBody checks the chunked grammar. A malformed body within
+// BodyBuffer is answered 400 without calling the handler. A streamed one
+// reaches the handler only as a read error, and the handler's 500 for it is
+// replaced by the server's 400.
 func TestChunkedBody(t *testing.T) {
+	for _, mode := range []struct {
+		name       string
+		bodyBuffer int64
+	}{{"buffered", 0}, {"streamed", -1}} {
+		t.Run(mode.name, func(t *testing.T) { testChunkedBody(t, mode.bodyBuffer) })
+	}
+}
+
+// testChunkedBody is TestChunkedBody with a server's BodyBuffer.
+func testChunkedBody(t *testing.T, bodyBuffer int64) {
 	var last atomic.Pointer[error]
 	logged := &syncbuf.Buffer{}
-	_, addr := startServer(t, bodyErrorHandler(&last), func(s *Server) { s.ErrorLog = log.New(logged, "", 0) })
+	_, addr := startServer(t, bodyErrorHandler(&last), func(s *Server) {
+		s.ErrorLog = log.New(logged, "", 0)
+		s.BodyBuffer = bodyBuffer
+	})
 	tests := []struct {
 		name, body string
 		want       string // echoed body; empty: 400 and close
@@ -106,11 +120,14 @@ func TestChunkedBody(t *testing.T) {
 			last.Store(nil)
 			got := exchange(t, addr, req+next)
 			errp := last.Load()
-			if errp == nil {
+			switch {
+			case bodyBuffer >= 0 && tt.want == "" && errp != nil:
+				t.Fatalf("handler called for a malformed body within BodyBuffer")
+			case (bodyBuffer < 0 || tt.want != "") && errp == nil:
 				t.Fatalf("handler not called")
 			}
 			if tt.want == "" {
-				if !IsBodyError(*errp) {
+				if errp != nil && !IsBodyError(*errp) {
 					t.Errorf("read error %v is not a body error", *errp)
 				}
 				resp := readResponses(t, got, "POST")[0]
@@ -163,12 +180,13 @@ func TestContentLengthBody(t *testing.T) {
 }
 
 // TestBodyClientGone checks that a client that stops sending mid-body, by
-// closing its side or resetting, gets nothing: the handler sees a body
-// error, its 500 is not sent, and nothing is logged.
+// closing its side or resetting, gets nothing: the handler of a streamed
+// body sees a body error, its 500 is not sent, and nothing is logged.
 func TestBodyClientGone(t *testing.T) {
 	var last atomic.Pointer[error]
 	logged := &syncbuf.Buffer{}
-	_, addr := startServer(t, bodyErrorHandler(&last), func(s *Server) { s.ErrorLog = log.New(logged, "", 0) })
+	streamed := func(s *Server) { s.ErrorLog = log.New(logged, "", 0); s.BodyBuffer = -1 }
+	_, addr := startServer(t, bodyErrorHandler(&last), streamed)
 	chunked := "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
 	tests := []struct{ name, raw string }{
 		{"short Content-Length body", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhello"},
@@ -194,7 +212,7 @@ func TestBodyClientGone(t *testing.T) {
 			_, err := io.ReadAll(r.Body)
 			read <- err
 			w.WriteHeader([]byte("500 Internal Server Error"), nil)
-		}), func(s *Server) { s.ErrorLog = log.New(logged, "", 0) })
+		}), streamed)
 		if err := dialAndClose(addr, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\nhello"); err != nil {
 			t.Fatal(err)
 		}
@@ -296,7 +314,7 @@ func TestChunkedBodyLimit(t *testing.T) {
 		w.WriteHeader([]byte("200 OK"), nil)
 		w.Write(b)
 	})
-	_, addr := startServer(t, reader, func(s *Server) { s.LimitRequestBody = 10 })
+	_, addr := startServer(t, reader, func(s *Server) { s.LimitRequestBody, s.BodyBuffer = 10, -1 })
 	tests := []struct {
 		name, body string
 		status     int
@@ -337,7 +355,7 @@ func TestChunkedBodyLimitAfterHead(t *testing.T) {
 		errc <- err
 		w.Abort()
 	})
-	_, addr := startServer(t, h, func(s *Server) { s.LimitRequestBody = 4 })
+	_, addr := startServer(t, h, func(s *Server) { s.LimitRequestBody, s.BodyBuffer = 4, -1 })
 	got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
 	if err := <-errc; !errors.Is(err, ErrBodyTooLarge) || !IsBodyError(err) {
 		t.Errorf("Read error %v, want ErrBodyTooLarge", err)

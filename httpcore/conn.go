@@ -355,8 +355,13 @@ func (c *conn) nextRequest() {
 func (c *conn) serveRequest() {
 	c.body.reset(&c.req)
 	c.resp.reset()
-	c.callHandler()
+	// A body that failed to arrive whole is answered by finish.
+	if c.body.prefetch() {
+		c.body.streamed = true
+		c.callHandler()
+	}
 	c.resp.finish()
+	c.body.releaseMem()
 	if !c.close && !c.body.drain(drainLimit) {
 		c.close = true
 	}
@@ -392,15 +397,11 @@ func (c *conn) fill() error {
 	c.setBodyDeadline()
 	n, err := c.nc.Read(c.buf[c.w:])
 	c.w += n
+	c.body.got += int64(n)
 	if n > 0 {
 		return nil
 	}
 	return unexpectedEOF(err)
-}
-
-// setBodyDeadline bounds the wait for the next body bytes by HeaderTimeout.
-func (c *conn) setBodyDeadline() {
-	c.nc.SetReadDeadline(time.Now().Add(c.srv.headerTimeout()))
 }
 
 // replyError answers a refused request head and leaves the connection to

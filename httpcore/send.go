@@ -19,13 +19,7 @@ const defaultSendTimeout = 60 * time.Second
 // sendTimeout returns the time a client may take no bytes, or 0 for no
 // limit.
 func (s *Server) sendTimeout() time.Duration {
-	switch {
-	case s.SendTimeout == 0:
-		return defaultSendTimeout
-	case s.SendTimeout < 0:
-		return 0
-	}
-	return s.SendTimeout
+	return limitOrDefault(s.SendTimeout, defaultSendTimeout)
 }
 
 // armSend sets the write deadline for the next piece written. Setting a

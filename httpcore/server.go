@@ -96,6 +96,20 @@ type Server struct {
 	// config is used as given; LoadTLSConfig builds gunicorn's.
 	TLSConfig *tls.Config
 
+	// BodyBuffer bounds the request bodies read whole before the handler
+	// is called (default 1 MiB; negative: none), into a pooled buffer
+	// given back after the response: a slow upload then holds the
+	// connection's goroutine, not the handler, and a body that fails (a
+	// malformed or over-LimitRequestBody chunked body, a client that
+	// stops) is answered 400 or 413, or not at all, without calling the
+	// handler. An "Expect: 100-continue" is answered before the body is
+	// read. A larger body (by Content-Length, or a chunked one found
+	// larger) streams to the handler after the prefix read; each read of
+	// a streamed body waits at most HeaderTimeout, and once 5 s have
+	// passed since the body began, the body must have come at 1 KiB/s on
+	// average or the read fails as the client's (see IsBodyError).
+	BodyBuffer int64
+
 	// ProxyProtocol makes the server read a PROXY protocol header (v1 text
 	// or v2 binary) at the start of each connection from a peer ProxyTrust
 	// trusts, before any TLS handshake, within HeaderTimeout. The addresses
@@ -197,7 +211,7 @@ func (s *Server) limitRequestFieldSize() int {
 
 // limitOrDefault maps a limit setting to its effective value: 0 is the
 // default and a negative value is 0, no limit.
-func limitOrDefault(v, def int) int {
+func limitOrDefault[T int | int64 | time.Duration](v, def T) T {
 	switch {
 	case v == 0:
 		return def

@@ -353,8 +353,12 @@ func TestLimitRequestFieldSize(t *testing.T) {
 	}
 }
 
+// TestExpectContinue checks that a client waiting for 100 Continue is asked
+// for its body, before the handler runs for a body within BodyBuffer.
 func TestExpectContinue(t *testing.T) {
+	var called atomic.Bool
 	echo := HandlerFunc(func(w *ResponseWriter, r *Request) {
+		called.Store(true)
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
 			t.Errorf("reading body: %v", err)
@@ -376,6 +380,9 @@ func TestExpectContinue(t *testing.T) {
 	if _, err := io.ReadFull(br, got); err != nil || string(got) != want {
 		t.Fatalf("interim response %q, %v", got, err)
 	}
+	if called.Load() {
+		t.Error("handler called before the body came")
+	}
 	io.WriteString(nc, "hello")
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -387,9 +394,10 @@ func TestExpectContinue(t *testing.T) {
 }
 
 func TestExpectContinueUnread(t *testing.T) {
-	// A handler that answers without reading: no 100 Continue, and the
-	// connection closes since the client still holds the body back.
-	_, addr := startServer(t, textHandler("no"), nil)
+	// A handler that answers without reading a streamed body: no 100
+	// Continue, and the connection closes since the client still holds
+	// the body back. (A body within BodyBuffer is asked for and read.)
+	_, addr := startServer(t, textHandler("no"), func(s *Server) { s.BodyBuffer = -1 })
 	for _, framing := range []string{"Content-Length: 5", "Transfer-Encoding: chunked"} {
 		got := exchange(t, addr, "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"+framing+"\r\n\r\n")
 		if strings.Contains(got, "100 Continue") {
@@ -403,7 +411,7 @@ func TestExpectContinueUnread(t *testing.T) {
 }
 
 func TestDrainUnreadBody(t *testing.T) {
-	_, addr := startServer(t, pathHandler, nil)
+	_, addr := startServer(t, pathHandler, func(s *Server) { s.BodyBuffer = -1 })
 	small := strings.Repeat("x", 100<<10)
 	tests := []struct {
 		name, first   string

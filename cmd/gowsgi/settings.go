@@ -35,6 +35,8 @@ type settings struct {
 	headerTimeout   time.Duration
 	gracefulTimeout time.Duration
 	timeout         time.Duration
+	sendTimeout     time.Duration // negative: none
+	bodyBuffer      int64         // negative: none
 	env             []string
 
 	maxRequests       int
@@ -166,6 +168,14 @@ func serveFlags() []cli.Flag {
 			Usage: "`SECONDS` a client has to send a whole request head once it has started",
 		},
 		&cli.IntFlag{
+			Name: "send-timeout", Value: 60, EnvVars: []string{"GOWSGI_SEND_TIMEOUT"},
+			Usage: "`SECONDS` a client may take no response bytes before it is disconnected; 0 for no limit",
+		},
+		&cli.Int64Flag{
+			Name: "body-buffer", Value: 1 << 20, EnvVars: []string{"GOWSGI_BODY_BUFFER"},
+			Usage: "request bodies up to `BYTES` are read whole before the app is called; 0 to stream every body",
+		},
+		&cli.IntFlag{
 			Name: "graceful-timeout", Value: 30, EnvVars: []string{"GOWSGI_GRACEFUL_TIMEOUT"},
 			Usage: "`SECONDS` workers get to finish their requests on SIGTERM before they are killed",
 		},
@@ -280,6 +290,8 @@ func readSettings(c *cli.Context) (*settings, error) {
 		headerTimeout:   seconds(c.Int("header-timeout")),
 		gracefulTimeout: seconds(c.Int("graceful-timeout")),
 		timeout:         seconds(c.Int("timeout")),
+		sendTimeout:     seconds(noLimitIfZero(c.Int("send-timeout"))),
+		bodyBuffer:      int64(noLimitIfZero(int(c.Int64("body-buffer")))),
 		env:             c.StringSlice("env"),
 
 		maxRequests:       c.Int("max-requests"),
@@ -312,8 +324,9 @@ func readSettings(c *cli.Context) (*settings, error) {
 		return nil, fmt.Errorf("--workers must be at least 1, got %d", s.workers)
 	case s.threads < 1:
 		return nil, fmt.Errorf("--threads must be at least 1, got %d", s.threads)
-	case c.Int("keepalive") < 0 || c.Int("header-timeout") < 1 || c.Int("graceful-timeout") < 0 || c.Int("timeout") < 0:
-		return nil, fmt.Errorf("--keepalive, --timeout and --graceful-timeout must be 0 or more and --header-timeout 1 or more")
+	case c.Int("keepalive") < 0 || c.Int("header-timeout") < 1 || c.Int("graceful-timeout") < 0 || c.Int("timeout") < 0 ||
+		c.Int("send-timeout") < 0 || c.Int64("body-buffer") < 0:
+		return nil, fmt.Errorf("--keepalive, --timeout, --graceful-timeout, --send-timeout and --body-buffer must be 0 or more and --header-timeout 1 or more")
 	case s.limitRequestLine < 0 || s.limitRequestFields < 1 || s.limitRequestFieldSize < 0 || s.limitRequestBody < 0:
 		return nil, fmt.Errorf("--limit-request-* values must be 0 or more (--limit-request-fields at least 1)")
 	case s.maxRequests < 0 || s.maxRequestsJitter < 0 || s.maxWorkerMemoryMB < 0 || s.maxConnections < 0 || s.backlog < 1:

@@ -124,6 +124,8 @@ func runWorker(s *settings) error {
 		ServerHeader:  "gowsgi",
 		KeepAlive:     s.keepAlive,
 		HeaderTimeout: s.headerTimeout,
+		SendTimeout:   s.sendTimeout,
+		BodyBuffer:    s.bodyBuffer,
 		ErrorLog:      errorLog,
 
 		MaxConnections: s.maxConnections,
