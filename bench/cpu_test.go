@@ -20,7 +20,7 @@ const helperEnv = "GOWSGI_BENCH_HELPER"
 
 // burnTarget is how much CPU the burning helper uses: many clock ticks, so
 // that the tolerance below is small beside it.
-const burnTarget = 300 * time.Millisecond
+const burnTarget = 150 * time.Millisecond
 
 // cpuTolerance is how far /proc's figure may be from getrusage's: each of
 // the four stat times is truncated to a clock tick, and the helper may use
