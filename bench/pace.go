@@ -17,10 +17,12 @@ import (
 // sees its traffic. wrk cannot pace: it sends the next request as soon as
 // the last is answered.
 //
-// Request i is sent at start + i/Rate (at once if the previous answer came
-// later than that), for as long as Duration allows. A request that fails is
-// counted and never sent again; the connection it failed on is closed, and
-// the next request opens a new one.
+// The requests are sent 1/Rate apart, from the start until Duration has
+// passed; when an answer comes later than the next request was due, that
+// request goes at once and the ones after it 1/Rate apart from it, so a
+// slow server gets fewer requests, never a burst of them. A request that
+// fails is counted and never sent again; the connection it failed on is
+// closed, and the next request opens a new one.
 type pacedRun struct {
 	Addr     string // host:port
 	Case     benchCase
@@ -65,18 +67,18 @@ func (r pacedRun) Run(ctx context.Context) paceStats {
 	end := start.Add(r.Duration)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for i := 0; ; i++ {
-		slot := start.Add(time.Duration(i) * interval)
-		if !slot.Before(end) {
-			break
-		}
-		timer.Reset(time.Until(slot))
+	for i, next := 0, start; next.Before(end); i++ {
+		timer.Reset(time.Until(next))
 		select {
 		case <-ctx.Done():
 			st.Duration = time.Since(start)
 			return st
 		case <-timer.C:
 		}
+		if now := time.Now(); now.After(next) {
+			next = now
+		}
+		next = next.Add(interval)
 		if conn == nil {
 			c, err := net.DialTimeout("tcp", r.Addr, r.Timeout)
 			if err != nil {

@@ -18,23 +18,31 @@ func TestPacedRun(t *testing.T) {
 		rate     = 100
 		duration = 300 * time.Millisecond
 		slots    = 30 // rate × duration: the most requests the client may send
-		failAt   = 3  // the request the failing servers fail
+		failAt   = 3  // the request the failing (or late) servers fail
 	)
 	tests := []struct {
 		name string
 		// fail answers request failAt wrongly, or not at all.
 		fail       func(w http.ResponseWriter)
 		wantErrors int64
+		maxServed  int
 	}{
-		{name: "every answer right"},
-		{name: "status 500", wantErrors: 1, fail: func(w http.ResponseWriter) {
+		{name: "every answer right", maxServed: slots},
+		// A late answer costs the requests that were due meanwhile: the
+		// client does not make them up with a burst.
+		{name: "one answer 100 ms late", maxServed: slots - 100*rate/1000 + 1, fail: func(w http.ResponseWriter) {
+			time.Sleep(100 * time.Millisecond)
+			w.Header().Set("Content-Length", "13")
+			w.Write(allCases[0].Want)
+		}},
+		{name: "status 500", wantErrors: 1, maxServed: slots, fail: func(w http.ResponseWriter) {
 			http.Error(w, "boom", http.StatusInternalServerError)
 		}},
-		{name: "wrong body", wantErrors: 1, fail: func(w http.ResponseWriter) {
+		{name: "wrong body", wantErrors: 1, maxServed: slots, fail: func(w http.ResponseWriter) {
 			w.Header().Set("Content-Length", "13")
 			w.Write([]byte("Hello, World?"))
 		}},
-		{name: "connection closed, no answer", wantErrors: 1, fail: func(w http.ResponseWriter) {
+		{name: "connection closed, no answer", wantErrors: 1, maxServed: slots, fail: func(w http.ResponseWriter) {
 			conn, _, err := http.NewResponseController(w).Hijack()
 			if err == nil {
 				conn.Close()
@@ -86,19 +94,20 @@ func TestPacedRun(t *testing.T) {
 			if st.Requests+st.Errors != served {
 				t.Errorf("client counts %d answered + %d failed, the server saw %d requests", st.Requests, st.Errors, served)
 			}
-			if served < failAt || served > slots {
-				t.Errorf("the server saw %d requests, want %d to %d", served, failAt, slots)
+			if served < failAt || served > int64(tt.maxServed) {
+				t.Errorf("the server saw %d requests, want %d to %d", served, failAt, tt.maxServed)
 			}
 			// One keep-alive connection, and a new one after each failure.
 			if got, want := conns.Load(), 1+tt.wantErrors; got != want || st.Conns != want {
 				t.Errorf("the server saw %d connections, the client opened %d, want %d", got, st.Conns, want)
 			}
-			// Paced: request i is never sent before its slot.
+			// Paced: request i is never sent before i/rate from the start.
 			for i, at := range arrivals {
 				if slot := time.Duration(i) * time.Second / rate; at.Sub(start) < slot {
 					t.Errorf("request %d arrived %s after the start, before its slot at %s", i, at.Sub(start), slot)
 				}
 			}
+
 		})
 	}
 }
