@@ -17,12 +17,13 @@ import (
 // sees its traffic. wrk cannot pace: it sends the next request as soon as
 // the last is answered.
 //
-// The requests are sent 1/Rate apart, from the start until Duration has
-// passed; when an answer comes later than the next request was due, that
-// request goes at once and the ones after it 1/Rate apart from it, so a
-// slow server gets fewer requests, never a burst of them. A request that
-// fails is counted and never sent again; the connection it failed on is
-// closed, and the next request opens a new one.
+// Request slots are 1/Rate apart from the start until Duration has passed,
+// and a request is never sent before its slot. When an answer comes later
+// than the next slot, the request goes at once; the slots it missed by more
+// than one are skipped, so a slow server gets fewer requests, never a burst
+// of them, and a client that wakes a little late does not fall behind. A
+// request that fails is counted and never sent again; the connection it
+// failed on is closed, and the next request opens a new one.
 type pacedRun struct {
 	Addr     string // host:port
 	Case     benchCase
@@ -67,18 +68,20 @@ func (r pacedRun) Run(ctx context.Context) paceStats {
 	end := start.Add(r.Duration)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for i, next := 0, start; next.Before(end); i++ {
-		timer.Reset(time.Until(next))
+	for i, slot := 0, start; ; i, slot = i+1, slot.Add(interval) {
+		if behind := time.Since(slot); behind > interval {
+			slot = slot.Add(behind.Truncate(interval))
+		}
+		if !slot.Before(end) {
+			break
+		}
+		timer.Reset(time.Until(slot))
 		select {
 		case <-ctx.Done():
 			st.Duration = time.Since(start)
 			return st
 		case <-timer.C:
 		}
-		if now := time.Now(); now.After(next) {
-			next = now
-		}
-		next = next.Add(interval)
 		if conn == nil {
 			c, err := net.DialTimeout("tcp", r.Addr, r.Timeout)
 			if err != nil {

@@ -30,7 +30,7 @@ func TestPacedRun(t *testing.T) {
 		{name: "every answer right", maxServed: slots},
 		// A late answer costs the requests that were due meanwhile: the
 		// client does not make them up with a burst.
-		{name: "one answer 100 ms late", maxServed: slots - 100*rate/1000 + 1, fail: func(w http.ResponseWriter) {
+		{name: "one answer 100 ms late", maxServed: slots - 100*rate/1000 + 2, fail: func(w http.ResponseWriter) {
 			time.Sleep(100 * time.Millisecond)
 			w.Header().Set("Content-Length", "13")
 			w.Write(allCases[0].Want)
