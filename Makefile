@@ -78,8 +78,10 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) ./httpcore || exit 1; \
 	done
 
-# The benchmark against gunicorn, uWSGI, waitress and a net/http ceiling;
-# not part of make test. Installs the peers it needs first.
+# The benchmark: CPU per request and req/s against gunicorn, uWSGI,
+# waitress, nginx and a net/http ceiling, at 1 worker and at one per core,
+# and at light load; not part of make test. Installs the peers it needs
+# first. A short run: make bench BENCHFLAGS="-duration 3s -warmup 1s"
 bench: build
 	bash bench/deps.sh
 	$(GO) run ./bench $(BENCHFLAGS)

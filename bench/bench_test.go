@@ -97,10 +97,11 @@ func TestWrkDuration(t *testing.T) {
 }
 
 // statLine is a /proc/PID/stat line: fields 3 to 23 are filler but for
-// state, ppid and pgrp; rss (field 24) follows.
+// state, ppid, pgrp and the CPU times (utime 10, stime 5, cutime 2, cstime
+// 1); rss (field 24) follows.
 func statLine(pid, comm, state, ppid, pgrp, rss string) string {
 	return pid + " (" + comm + ") " + state + " " + ppid + " " + pgrp +
-		" 1 0 -1 4194560 100 0 0 0 10 5 0 0 20 0 3 0 12345 123456789 " + rss +
+		" 1 0 -1 4194560 100 0 0 0 10 5 2 1 20 0 3 0 12345 123456789 " + rss +
 		" 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0"
 }
 
@@ -112,11 +113,12 @@ func TestParseStat(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "plain", line: statLine("1234", "gowsgi", "S", "1", "1234", "7000"),
-			want: procStat{PID: 1234, PPID: 1, PGRP: 1234, State: 'S', RSSPages: 7000}},
+			want: procStat{PID: 1234, PPID: 1, PGRP: 1234, State: 'S', UTime: 10, STime: 5, CUTime: 2, CSTime: 1, RSSPages: 7000}},
 		{name: "name with spaces and parentheses", line: statLine("42", "uWSGI worker (1) )", "R", "41", "41", "9"),
-			want: procStat{PID: 42, PPID: 41, PGRP: 41, State: 'R', RSSPages: 9}},
+			want: procStat{PID: 42, PPID: 41, PGRP: 41, State: 'R', UTime: 10, STime: 5, CUTime: 2, CSTime: 1, RSSPages: 9}},
 		{name: "zombie", line: statLine("7", "gunicorn", "Z", "6", "6", "0"),
-			want: procStat{PID: 7, PPID: 6, PGRP: 6, State: 'Z'}},
+			want: procStat{PID: 7, PPID: 6, PGRP: 6, State: 'Z', UTime: 10, STime: 5, CUTime: 2, CSTime: 1}},
+		{name: "bad utime", line: strings.Replace(statLine("7", "x", "S", "1", "1", "9"), " 10 5 2 1 ", " x 5 2 1 ", 1), wantErr: true},
 		{name: "truncated", line: "7 (x) S 1 1 1", wantErr: true},
 		{name: "no name", line: "7 x S 1 1 1", wantErr: true},
 		{name: "bad rss", line: statLine("7", "x", "S", "1", "1", "lots"), wantErr: true},
@@ -217,10 +219,11 @@ func TestSelect(t *testing.T) {
 		want    string
 		wantErr bool
 	}{
-		{filter: "", want: "gowsgi,gunicorn-sync,gunicorn-gthread,uwsgi-http,uwsgi-http11,waitress,ceiling"},
+		{filter: "", want: "gowsgi,gunicorn-sync,gunicorn-gthread,uwsgi-http,uwsgi-http11,waitress,nginx,ceiling"},
 		{filter: "uwsgi, gowsgi", want: "uwsgi-http,uwsgi-http11,gowsgi"},
 		{filter: "gunicorn-sync,gunicorn", want: "gunicorn-sync,gunicorn-gthread"},
-		{filter: "nginx", wantErr: true},
+		{filter: "nginx", want: "nginx"},
+		{filter: "apache", wantErr: true},
 	}
 	for _, tt := range tests {
 		got, err := selectServers(tt.filter)
@@ -245,51 +248,97 @@ func TestSelect(t *testing.T) {
 }
 
 func TestReportMarkdown(t *testing.T) {
-	stats := func(rps int64) wrkStats {
-		return wrkStats{Requests: rps, Duration: time.Second, P50: time.Millisecond, P99: 2 * time.Millisecond}
+	// stats is n requests in one second, with the server's CPU time.
+	stats := func(n int64, cpu time.Duration) (wrkStats, time.Duration) {
+		return wrkStats{Requests: n, Duration: time.Second, P50: time.Millisecond, P99: 2 * time.Millisecond}, cpu
+	}
+	res := func(server string, workers int, caseName string, conns int, n int64, cpu time.Duration) result {
+		st, c := stats(n, cpu)
+		return result{Server: server, Workers: workers, Case: caseName, Conns: conns, Stats: st, CPU: c}
+	}
+	withErrors := func(r result, read int64) result {
+		r.Stats.Read = read
+		return r
+	}
+	withErr := func(r result, err string) result {
+		r.Err = err
+		return r
 	}
 	var servers []serverKind
 	for _, s := range allServers {
-		if s.Name != "gunicorn-gthread" {
+		if s.Name != "gunicorn-gthread" && s.Name != "ceiling" {
 			servers = append(servers, s)
 		}
 	}
+	gowsgi1 := res("gowsgi", 1, "hello", 32, 30000, 1200*time.Millisecond) // 40 µs a request
+	gowsgi1.PeakRSS = 30 << 20
 	rep := &report{
 		Servers: servers,
-		Cases:   allCases[:1],
+		Cases:   []benchCase{allCases[0], allCases[3]},
 		Workers: []int{1, 2},
 		Results: []result{
-			{Server: "gowsgi", Workers: 1, Case: "hello", Conns: 32, Stats: stats(30000), PeakRSS: 30 << 20},
-			{Server: "gowsgi", Workers: 2, Case: "hello", Conns: 32, Stats: stats(40000)},
-			{Server: "gunicorn-sync", Workers: 1, Case: "hello", Conns: 32, Stats: stats(10000)},
-			{Server: "gunicorn-sync", Workers: 2, Case: "hello", Conns: 32, Err: "failed to start: boom"},
-			{Server: "uwsgi-http", Workers: 1, Case: "hello", Conns: 32, Stats: stats(12000)},
-			{Server: "uwsgi-http11", Workers: 1, Case: "hello", Conns: 32, Stats: stats(15000)},
-			{Server: "waitress", Workers: 0, Case: "hello", Conns: 32, Stats: stats(5000)},
-			{Server: "gowsgi", Workers: 1, Case: "hello", Conns: 1, Stats: stats(4000)},
+			gowsgi1,
+			res("gowsgi", 1, "hello", 1, 4000, 400*time.Millisecond),
+			res("gunicorn-sync", 1, "hello", 32, 10000, 2*time.Second),
+			// uWSGI failing every request: no speed, no ratio.
+			withErrors(res("uwsgi-http", 1, "hello", 32, 12000, 600*time.Millisecond), 12000),
+			withErrors(res("uwsgi-http", 1, "hello", 1, 3000, 300*time.Millisecond), 7),
+			res("uwsgi-http11", 1, "hello", 32, 15000, 750*time.Millisecond),
+			res("waitress", 0, "hello", 32, 5000, time.Second),
+			res("nginx", 1, "hello", 32, 60000, 600*time.Millisecond),
+			// gowsgi failing requests at 2 workers: no ratio for anyone.
+			withErrors(res("gowsgi", 2, "hello", 32, 40000, time.Second), 3),
+			withErr(res("gunicorn-sync", 2, "hello", 32, 0, 0), "failed to start: boom"),
+			res("uwsgi-http11", 2, "hello", 32, 20000, time.Second),
+			res("gowsgi", 1, "stream", 32, 1000, time.Second),
+			withErr(withErrors(res("uwsgi-http11", 1, "stream", 32, 1, 0), 1), "stalled: 1 requests in 1s"),
+		},
+		Light: []lightResult{
+			{Server: "gowsgi", Rate: 100, Stats: paceStats{Requests: 300, Duration: 3 * time.Second}, CPU: 240 * time.Millisecond},
+			{Server: "uwsgi-http11", Rate: 100, Stats: paceStats{Requests: 300, Duration: 3 * time.Second}, CPU: 60 * time.Millisecond},
+			{Server: "nginx", Rate: 100, Stats: paceStats{Requests: 297, Errors: 3, FirstErr: "request 5: EOF", Duration: 3 * time.Second}, CPU: 10 * time.Millisecond},
+			{Server: "gowsgi", Stats: paceStats{Duration: 2 * time.Second}},
 		},
 		Skipped: []skip{{Server: "ceiling", Reason: "go build failed"}},
 	}
 	md := rep.Markdown()
 	for _, want := range []string{
-		"| gowsgi | 1 | hello | 30000 | 1.00 ms | 2.00 ms | 0 | 30.0 MiB |",
-		"| gunicorn-sync | 2 | hello | failed |",
-		"| waitress | – | hello | 5000 |",
-		// gowsgi 30000 against gunicorn 10000, uwsgi's better variant 15000, waitress 5000.
-		"| hello | 1 | 30000 | 3.00× | 2.00× (http11) | 6.00× † | – |",
-		// gunicorn failed at 2 workers; waitress's one figure is reused.
-		"| hello | 2 | 40000 | – | – | 8.00× † | – |",
-		"| hello | 1 | 1.00 ms / 2.00 ms | – | – | – | – |",
+		"## 1 worker (per core)",
+		"## 2 workers",
+		"| hello | gowsgi | 30000 | 40.0 µs | 1.00 ms | 30.0 MiB |  |  |",
+		"| hello | gunicorn-sync | 10000 | 200 µs | – | – | 0.20× | 3.00× |",
+		"| hello | uwsgi-http | failed (12000 errors) | – | failed (7 errors) | – | – | – |",
+		"| hello | uwsgi-http11 | 15000 | 50.0 µs | – | – | 0.80× | 2.00× |",
+		"| hello | waitress † | 5000 | 200 µs | – | – | 0.20× | 6.00× |",
+		"| hello | nginx | 60000 | 10.0 µs | – | – | 4.00× | 0.50× |",
+		"| hello | gowsgi | failed (3 errors) | – | – | – | – | – |",
+		"| hello | gunicorn-sync | failed | – | – | – | – | – |",
+		"| hello | uwsgi-http11 | 20000 | 50.0 µs | – | – | – | – |",
+		"| stream | uwsgi-http11 | failed (1 errors) | – | – | – | – | – |",
+		"| idle | gowsgi | – | 0 ms in 2s |  |",
+		"| 100/s | gowsgi | 300 in 3s | 800 µs |  |",
+		"| 100/s | uwsgi-http11 | 300 in 3s | 200 µs | 4.00× |",
+		"| 100/s | nginx | – | failed (3 errors) | – |",
+		"| uwsgi-http | 1 | hello | failed (12000 errors) | | | | 12000 (read 12000) | – |",
 		"- ceiling: go build failed",
 		"- gunicorn-sync, workers 2, hello, -c32: failed to start: boom",
+		"- uwsgi-http, workers 1, hello, -c32: errors: 12000 (read 12000)",
+		"- uwsgi-http11, workers 1, stream, -c32: stalled: 1 requests in 1s",
+		"- nginx, light load 100/s: 3 errors, the first: request 5: EOF",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
-	// The -c32 table lists waitress after the worker-count rows.
-	if strings.Index(md, "| waitress | – | hello") < strings.Index(md, "| gowsgi | 2 | hello") {
-		t.Errorf("servers without workers are not last in their case:\n%s", md)
+	// A failed server's request rate is never shown as a speed.
+	for _, never := range []string{"| 12000 |", "| 40000 |", "| 297 in"} {
+		if strings.Contains(md, never) {
+			t.Errorf("report shows a failed row's figure %q:\n%s", never, md)
+		}
+	}
+	// The worker-count tables list waitress's single figure in both.
+	if n := strings.Count(md, "| hello | waitress † | 5000 |"); n != 2 {
+		t.Errorf("waitress's figure appears in %d worker tables, want 2:\n%s", n, md)
 	}
 }
 

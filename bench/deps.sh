@@ -4,7 +4,7 @@
 # dependencies are `make deps`'s concern, not this script's.
 set -euo pipefail
 
-packages=(wrk gunicorn uwsgi-core uwsgi-plugin-python3 python3-waitress)
+packages=(wrk gunicorn uwsgi-core uwsgi-plugin-python3 python3-waitress nginx-light)
 
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo

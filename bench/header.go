@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -47,10 +48,11 @@ func collectHeader(cfg *config) header {
 			{"gunicorn", strings.TrimSuffix(strings.TrimPrefix(firstLine(commandOutput(gunicornBin, "--version")), "gunicorn (version "), ")")},
 			{"uWSGI", firstLine(commandOutput(uwsgiBin, "--version"))},
 			{"waitress", firstLine(commandOutput(debianPython, "-c", "import importlib.metadata as m; print(m.version('waitress'))"))},
+			{"nginx", strings.TrimPrefix(firstLine(commandOutput(nginxBin, "-v")), "nginx version: ")},
 			{"wrk", wrkVersion(commandOutput(cfg.wrk, "-v"))},
 		},
-		Method: fmt.Sprintf("per server, worker count and case: warm-up wrk -t1 -c32 %s, then wrk -t1 -c32 %s (throughput), then wrk -t1 -c1 %s (latency); peak RSS summed over the server's processes, sampled every 100 ms",
-			cfg.warmup, cfg.duration, cfg.latencyDuration),
+		Method: fmt.Sprintf("per server, worker count and case: warm-up wrk -t1 -c32 %s, then wrk -t1 -c32 %s (throughput, CPU time of the server's process tree), then wrk -t1 -c1 %s (latency); peak RSS summed over the server's processes, sampled every 100 ms; light load: one paced keep-alive client at %s requests/s for %s each, then idle %s",
+			cfg.warmup, cfg.duration, cfg.latencyDuration, joinInts(cfg.lightRates), cfg.lightDuration, cfg.idle),
 	}
 }
 
@@ -103,4 +105,13 @@ func commandOutput(name string, args ...string) string {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return strings.TrimSpace(line)
+}
+
+// joinInts is ns as a comma list.
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
 }

@@ -2,9 +2,11 @@
 // a Python-free ceiling, on one machine in one run:
 //
 //	go run ./bench [-duration 10s] [-warmup 2s] [-servers gowsgi,uwsgi] [-cases hello,flask] [-workers 1,2]
+//	               [-light-rates 100,1000] [-light-duration 3s] [-idle 2s]
 //
 // Run it from the repository root after `make build` and bench/deps.sh
-// (which installs wrk, gunicorn, uWSGI and waitress from Debian when missing).
+// (which installs wrk, gunicorn, uWSGI, waitress and nginx from Debian when
+// missing).
 //
 // # Method
 //
@@ -14,8 +16,18 @@
 // gowsgi, until every worker has logged that it is ready), then:
 //
 //  1. warms it up with wrk -t1 -c32 for -warmup (figures discarded);
-//  2. loads it with wrk -t1 -c32 for -duration: throughput;
+//  2. loads it with wrk -t1 -c32 for -duration: throughput, and CPU time
+//     per request;
 //  3. loads it with wrk -t1 -c1 for -latency-duration: latency of one client.
+//
+// The worker counts are 1 (the per-core comparison) and the machine's cores
+// by default.
+//
+// CPU time per request is the figure that decides throughput once every
+// core is busy: the user + system time of the server's whole process tree,
+// read from /proc/PID/stat of each of its processes (which counts all their
+// threads, and the children each has reaped) right before wrk starts and
+// right after it exits, divided by the requests wrk completed (cpu.go).
 //
 // wrk reports through a Lua done() hook that prints one JSON line (requests,
 // duration, p50/p99 latency, errors by kind), so nothing depends on the layout
@@ -24,10 +36,20 @@
 // check before loading already proved the server answers 200 with the right
 // body. A response ended by the server closing the connection (no
 // Content-Length, no keep-alive: uWSGI --http-socket streaming) is counted
-// by wrk and then also counted as a read error. During each load a sampler reads /proc every 100 ms and sums the RSS
+// by wrk and then also counted as a read error: such a load is reported as
+// failed, since wrk cannot tell a whole body from a cut one there.
+//
+// During each load a sampler reads /proc every 100 ms and sums the RSS
 // of the server's whole process tree (leader, workers, anything they started);
 // the peak is reported. RSS counts pages shared by forked workers once per
 // process, so prefork servers look heavier than their private memory.
+//
+// Light load: the servers marked for it (gowsgi, uWSGI --http11-socket and
+// nginx) are started once more with one worker serving hello; one client
+// (pace.go) sends requests one at a time on one keep-alive connection at
+// each of -light-rates for -light-duration, never retrying, and the CPU
+// time per request of each rate is reported; then the server is left with
+// no request for -idle, and the CPU time it used meanwhile is reported.
 //
 // Then the server gets SIGTERM, its process group SIGKILL if anything of it
 // is alive 10 s later, and the benchmark waits until its port can be bound
@@ -37,12 +59,13 @@
 // Servers: gowsgi (bin/gowsgi serve --workers N), gunicorn with sync workers
 // (-w N -k sync) and with gthread workers (-k gthread --threads 4), uWSGI
 // serving HTTP itself with --http-socket and with --http11-socket (keep-alive)
-// (--master --processes N; the report keeps the better of the two per case
-// and says which), waitress (waitress-serve, 4 threads, one process) and the
-// ceiling (bench/ceiling, Go net/http, no Python). The Python servers are
-// Debian's, running /usr/bin/python3 (Python 3.11), the interpreter gowsgi
-// embeds. Servers without workers (waitress, the ceiling) run once and that
-// figure stands for every worker count. Every server runs with its default
+// (--master --processes N), waitress (waitress-serve, 4 threads, one
+// process), nginx answering the hello case's bytes itself (`return 200`, no
+// application: the cost of an HTTP exchange on this kernel; the other cases
+// are not run on it), and the ceiling (bench/ceiling, Go net/http, no
+// Python, GOMAXPROCS = workers). The Python servers are Debian's, running
+// /usr/bin/python3 (Python 3.11), the interpreter gowsgi embeds. A server without workers (waitress) runs once and that figure
+// stands for every worker count. Every server runs with its default
 // logging, minus access logs (uWSGI's is turned off with --disable-logging).
 //
 // Cases (bench/apps, plain WSGI, and the samples in pyapps): hello (13 bytes
@@ -54,10 +77,11 @@
 // the machine that leaves. Compare figures within one run only.
 //
 // The report (a header naming the machine and every version, the figures,
-// and gowsgi's ratio to each peer per case and worker count) goes to stdout
-// and to -out. A server that is not installed is listed as skipped; one that
-// fails to start or to answer correctly is listed as failed, and the run goes
-// on.
+// and gowsgi's ratio to each peer on CPU per request and on req/s, one table
+// per worker count) goes to stdout and to -out. A server that is not
+// installed is listed as skipped; one that fails to start or to answer
+// correctly, or fails any request of a load, is listed as failed with its
+// error count and never compared, and the run goes on.
 package main
 
 import (
@@ -69,6 +93,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -83,6 +108,9 @@ type config struct {
 	servers         []serverKind
 	cases           []benchCase
 	workers         []int
+	lightRates      []int         // requests per second of the paced light loads
+	lightDuration   time.Duration // length of each light load; 0: none
+	idle            time.Duration // length of the idle window
 	out             string
 	gowsgi          string // absolute path of the gowsgi binary
 	wrk             string
@@ -114,9 +142,12 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.latencyDuration, "latency-duration", 0, "length of each latency load (wrk -c1); 0: same as -duration")
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "warm-up load before measuring; 0: none")
 	fs.DurationVar(&cfg.startTimeout, "start-timeout", 30*time.Second, "time a server has to start serving")
-	servers := fs.String("servers", "", "comma list of servers to run (default all): gowsgi, gunicorn-sync, gunicorn-gthread, uwsgi-http, uwsgi-http11, waitress, ceiling; a prefix such as uwsgi selects its variants")
+	servers := fs.String("servers", "", "comma list of servers to run (default all): gowsgi, gunicorn-sync, gunicorn-gthread, uwsgi-http, uwsgi-http11, waitress, nginx, ceiling; a prefix such as uwsgi selects its variants")
 	cases := fs.String("cases", "", "comma list of cases to run (default all): hello, body10k, echo, stream, flask, django")
-	workers := fs.String("workers", "1,2", "comma list of worker counts")
+	workers := fs.String("workers", defaultWorkers(), "comma list of worker counts (default 1 and one per core)")
+	lightRates := fs.String("light-rates", "100,1000", "comma list of the light loads' rates, in requests per second")
+	fs.DurationVar(&cfg.lightDuration, "light-duration", 3*time.Second, "length of each light load (one paced keep-alive client, hello); 0: no light load")
+	fs.DurationVar(&cfg.idle, "idle", 2*time.Second, "length of the idle window after the light loads")
 	fs.StringVar(&cfg.out, "out", "bench/RESULTS.md", "file the markdown report is written to")
 	fs.StringVar(&cfg.gowsgi, "gowsgi", "bin/gowsgi", "path of the gowsgi binary")
 	if err := fs.Parse(args); err != nil {
@@ -138,17 +169,40 @@ func parseFlags(args []string) (*config, error) {
 	if cfg.cases, err = selectCases(*cases); err != nil {
 		return nil, err
 	}
-	for _, w := range splitList(*workers) {
-		n, err := strconv.Atoi(w)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("-workers: %q is not a positive number", w)
-		}
-		cfg.workers = append(cfg.workers, n)
+	if cfg.workers, err = parseCounts("-workers", *workers); err != nil {
+		return nil, err
 	}
-	if len(cfg.workers) == 0 {
-		return nil, errors.New("-workers: no worker count")
+	if cfg.lightRates, err = parseCounts("-light-rates", *lightRates); err != nil {
+		return nil, err
+	}
+	if cfg.lightDuration < 0 || cfg.idle < 0 {
+		return nil, errors.New("durations must be positive")
 	}
 	return cfg, nil
+}
+
+// defaultWorkers is "1,N" with N the machine's cores, or "1" on one core.
+func defaultWorkers() string {
+	if n := runtime.NumCPU(); n > 1 {
+		return "1," + strconv.Itoa(n)
+	}
+	return "1"
+}
+
+// parseCounts parses a comma list of positive numbers given to flag.
+func parseCounts(flag, list string) ([]int, error) {
+	var out []int
+	for _, f := range splitList(list) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q is not a positive number", flag, f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no number", flag)
+	}
+	return out, nil
 }
 
 func run(ctx context.Context, cfg *config) error {
@@ -199,11 +253,20 @@ func run(ctx context.Context, cfg *config) error {
 		}
 		for _, w := range counts {
 			for _, c := range cfg.cases {
+				if !s.Serves(c) {
+					continue
+				}
 				results := runCase(ctx, cfg, s, w, c, scripts[c.Name])
 				if ctx.Err() != nil {
 					return errors.New("interrupted")
 				}
 				rep.Results = append(rep.Results, results...)
+			}
+		}
+		if hello, ok := lightCase(cfg); ok && s.LightLoad {
+			rep.Light = append(rep.Light, runLight(ctx, cfg, s, hello)...)
+			if ctx.Err() != nil {
+				return errors.New("interrupted")
 			}
 		}
 	}
@@ -223,58 +286,37 @@ func runCase(ctx context.Context, cfg *config, s serverKind, w int, c benchCase,
 	label := fmt.Sprintf("%s w=%s %s", s.Name, workersLabel(w), c.Name)
 	tput := result{Server: s.Name, Workers: w, Case: c.Name, Conns: 32}
 	lat := result{Server: s.Name, Workers: w, Case: c.Name, Conns: 1}
-	fail := func(format string, args ...any) []result {
-		tput.Err = fmt.Sprintf(format, args...)
-		lat.Err = tput.Err
+
+	srv, err := serve(ctx, cfg, s, w, c)
+	if err != nil {
+		tput.Err, lat.Err = err.Error(), err.Error()
 		progress("%s: %s", label, tput.Err)
 		return []result{tput, lat}
 	}
-
-	port, err := freePort()
-	if err != nil {
-		return fail("no free port: %v", err)
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	url := "http://" + addr + "/"
-	dir := filepath.Join(cfg.root, c.Dir)
-	l := launch{Addr: addr, Workers: max(w, 1), Dir: dir, Case: c}
-	logPath := filepath.Join(cfg.tmp, fmt.Sprintf("%s-w%d-%s.log", s.Name, w, c.Name))
-	proc, err := startServer(s.Argv(cfg, l), dir, serverEnv(dir), logPath)
-	if err != nil {
-		return fail("failed to start: %v", err)
-	}
-	var sampler *rssSampler
+	sampler := startRSSSampler(srv.proc.PID(), 100*time.Millisecond)
 	defer func() {
-		if sampler != nil {
-			sampler.Stop()
-		}
-		if err := proc.Stop(); err != nil {
-			progress("%s: stop: %v", label, err)
-		}
-		if err := waitPortFree(addr, 10*time.Second); err != nil {
-			progress("%s: %v", label, err)
-		}
+		sampler.Stop()
+		srv.stop(label)
 	}()
 
-	progress("%s: starting", label)
-	if err := proc.WaitReady(ctx, url, c, s.ReadyLine, l.Workers, cfg.startTimeout); err != nil {
-		if tail := proc.LogTail(); tail != "" {
-			err = fmt.Errorf("%w; log: %s", err, tail)
-		}
-		return fail("failed to start: %v", err)
-	}
-	sampler = startRSSSampler(proc.PID(), 100*time.Millisecond)
-
+	url := "http://" + srv.addr + "/"
 	load := wrkRun{Bin: cfg.wrk, URL: url, Script: script, Conns: 32, Duration: cfg.warmup, Timeout: 2 * time.Second}
 	if cfg.warmup > 0 {
 		if _, err := load.Run(ctx); err != nil {
-			return fail("warm-up: %v", err)
+			tput.Err = "warm-up: " + err.Error()
+			lat.Err = tput.Err
+			progress("%s: %s", label, tput.Err)
+			return []result{tput, lat}
 		}
 	}
+	// The CPU time is read right before wrk starts and right after it
+	// exits: the server's whole tree over exactly the load window.
 	measure := func(r *result, conns int, d time.Duration) {
 		sampler.Reset()
 		load.Conns, load.Duration = conns, d
+		before := treeCPU(srv.proc.PID())
 		r.Stats, err = load.Run(ctx)
+		r.CPU = treeCPU(srv.proc.PID()) - before
 		r.PeakRSS = sampler.Peak()
 		if err == nil {
 			err = checkProgress(r.Stats, conns, d)
@@ -284,14 +326,78 @@ func runCase(ctx context.Context, cfg *config, s serverKind, w int, c benchCase,
 			progress("%s c=%d: %v", label, conns, err)
 			return
 		}
-		progress("%s c=%d: %.0f req/s, p50 %s, p99 %s, errors %d, peak RSS %s",
-			label, conns, r.Stats.RPS(), formatLatency(r.Stats.P50), formatLatency(r.Stats.P99), r.Stats.Errors(), formatRSS(r.PeakRSS))
+		progress("%s c=%d: %.0f req/s, CPU %s/request, p50 %s, p99 %s, errors %d, peak RSS %s",
+			label, conns, r.Stats.RPS(), formatCPU(r.CPUPerRequest()), formatLatency(r.Stats.P50), formatLatency(r.Stats.P99), r.Stats.Errors(), formatRSS(r.PeakRSS))
 	}
 	measure(&tput, 32, cfg.duration)
 	if ctx.Err() == nil {
 		measure(&lat, 1, cfg.latencyDuration)
 	}
 	return []result{tput, lat}
+}
+
+// running is a server started for one case and ready to be loaded.
+type running struct {
+	proc *serverProc
+	addr string // 127.0.0.1:PORT
+}
+
+// serve starts server s with w workers (0: it has none) serving c on a free
+// loopback port, and waits until it answers c correctly (and every worker
+// has said it is ready, for servers that say so). On failure nothing of it
+// is left running.
+func serve(ctx context.Context, cfg *config, s serverKind, w int, c benchCase) (*running, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("no free port: %v", err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	dir := filepath.Join(cfg.root, c.Dir)
+	name := fmt.Sprintf("%s-w%d-%s-%d", s.Name, w, c.Name, port)
+	l := launch{Addr: addr, Workers: max(w, 1), Dir: dir, Case: c, Tmp: filepath.Join(cfg.tmp, name)}
+	if err := os.Mkdir(l.Tmp, 0o755); err != nil {
+		return nil, err
+	}
+	argv, err := s.Argv(cfg, l)
+	if err != nil {
+		return nil, fmt.Errorf("failed to start: %v", err)
+	}
+	proc, err := startServer(argv, dir, serverEnv(dir), filepath.Join(l.Tmp, "server.log"))
+	if err != nil {
+		return nil, fmt.Errorf("failed to start: %v", err)
+	}
+	srv := &running{proc: proc, addr: addr}
+	progress("%s w=%s %s: starting", s.Name, workersLabel(w), c.Name)
+	if err := proc.WaitReady(ctx, "http://"+addr+"/", c, s.ReadyLine, l.Workers, cfg.startTimeout); err != nil {
+		if tail := proc.LogTail(); tail != "" {
+			err = fmt.Errorf("%w; log: %s", err, tail)
+		}
+		srv.stop(name)
+		return nil, fmt.Errorf("failed to start: %v", err)
+	}
+	return srv, nil
+}
+
+// stop ends the server and waits until its port can be bound again,
+// reporting trouble under label.
+func (r *running) stop(label string) {
+	if err := r.proc.Stop(); err != nil {
+		progress("%s: stop: %v", label, err)
+	}
+	if err := waitPortFree(r.addr, 10*time.Second); err != nil {
+		progress("%s: %v", label, err)
+	}
+}
+
+// lightCase is the case the light loads use, hello, if the run has light
+// loads and hello is among its cases.
+func lightCase(cfg *config) (benchCase, bool) {
+	for _, c := range cfg.cases {
+		if c.Name == "hello" && cfg.lightDuration > 0 {
+			return c, true
+		}
+	}
+	return benchCase{}, false
 }
 
 // checkProgress fails a load in which the server completed fewer than one

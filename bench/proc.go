@@ -14,7 +14,11 @@ import (
 type procStat struct {
 	PID, PPID, PGRP int
 	State           byte
-	RSSPages        int64
+	// UTime and STime are the process's user and system CPU time, in clock
+	// ticks, summed over all its threads (live and exited); CUTime and
+	// CSTime are those of its children that exited and that it reaped.
+	UTime, STime, CUTime, CSTime int64
+	RSSPages                     int64
 }
 
 // parseStat parses the contents of /proc/PID/stat. The command name, field 2,
@@ -31,7 +35,8 @@ func parseStat(b []byte) (procStat, error) {
 	if err != nil {
 		return st, fmt.Errorf("stat: pid: %w", err)
 	}
-	// After ")": state(3) ppid(4) pgrp(5) ... rss(24), so rest[i] is field i+3.
+	// After ")": state(3) ppid(4) pgrp(5) ... utime(14) stime(15) cutime(16)
+	// cstime(17) ... rss(24), so rest[i] is field i+3.
 	rest := bytes.Fields(b[end+1:])
 	if len(rest) < 22 {
 		return st, fmt.Errorf("stat: %d fields after the command name, want at least 22", len(rest))
@@ -44,8 +49,14 @@ func parseStat(b []byte) (procStat, error) {
 	if st.PGRP, err = strconv.Atoi(string(rest[2])); err != nil {
 		return st, fmt.Errorf("stat: pgrp: %w", err)
 	}
-	if st.RSSPages, err = strconv.ParseInt(string(rest[21]), 10, 64); err != nil {
-		return st, fmt.Errorf("stat: rss: %w", err)
+	for _, f := range []struct {
+		name string
+		dst  *int64
+		i    int
+	}{{"utime", &st.UTime, 11}, {"stime", &st.STime, 12}, {"cutime", &st.CUTime, 13}, {"cstime", &st.CSTime, 14}, {"rss", &st.RSSPages, 21}} {
+		if *f.dst, err = strconv.ParseInt(string(rest[f.i]), 10, 64); err != nil {
+			return st, fmt.Errorf("stat: %s: %w", f.name, err)
+		}
 	}
 	return st, nil
 }
@@ -71,9 +82,21 @@ func readProcs(procDir string) []procStat {
 }
 
 // serverProcs returns the live (not zombie) processes of the server whose
-// leader is root: root's descendants, and every process in root's process
-// group (which also finds workers whose parent already exited).
+// leader is root (see treeProcs).
 func serverProcs(procs []procStat, root int) []procStat {
+	var out []procStat
+	for _, p := range treeProcs(procs, root) {
+		if p.State != 'Z' {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// treeProcs returns the processes of the server whose leader is root,
+// zombies included: root's descendants, and every process in root's
+// process group (which also finds workers whose parent already exited).
+func treeProcs(procs []procStat, root int) []procStat {
 	children := make(map[int][]int)
 	byPID := make(map[int]procStat, len(procs))
 	for _, p := range procs {
@@ -98,7 +121,7 @@ func serverProcs(procs []procStat, root int) []procStat {
 	}
 	var out []procStat
 	for pid := range in {
-		if p, ok := byPID[pid]; ok && p.State != 'Z' {
+		if p, ok := byPID[pid]; ok {
 			out = append(out, p)
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,8 +16,34 @@ type result struct {
 	Case    string
 	Conns   int
 	Stats   wrkStats
-	PeakRSS int64  // bytes, summed over the server's processes
-	Err     string // why there is no figure
+	CPU     time.Duration // user + system time of the server's process tree over the load
+	PeakRSS int64         // bytes, summed over the server's processes
+	Err     string        // why there is no figure
+}
+
+// CPUPerRequest is the server's CPU time per request wrk completed.
+func (r result) CPUPerRequest() time.Duration {
+	return perRequest(r.CPU, r.Stats.Requests)
+}
+
+// failure is what a result that is no figure shows instead, or "" for a
+// figure: the server failed the case, or failed some of its requests. A
+// server that fails requests did not do the work the others did, so its
+// speed is never shown nor compared.
+func (r result) failure() string {
+	return failureText(r.Err, r.Stats.Errors())
+}
+
+// failureText is "failed", with the count of failed requests if any, or ""
+// when there is neither an error nor a failed request.
+func failureText(err string, errors int64) string {
+	switch {
+	case errors > 0:
+		return fmt.Sprintf("failed (%d errors)", errors)
+	case err != "":
+		return "failed"
+	}
+	return ""
 }
 
 // skip is a server that did not run at all.
@@ -29,58 +56,19 @@ type report struct {
 	Cases   []benchCase
 	Workers []int
 	Results []result
+	Light   []lightResult
 	Skipped []skip
 }
 
-// peerGroup is the column a server's figures go to when compared: the uWSGI
-// variants share one, which shows the better of them.
-func peerGroup(server string) string {
-	if strings.HasPrefix(server, "uwsgi-") {
-		return "uwsgi"
-	}
-	return server
-}
-
-// variant is what distinguishes a server within its peer group ("http11" of
-// "uwsgi-http11"), or "".
-func variant(server string) string {
-	if g := peerGroup(server); g != server {
-		return strings.TrimPrefix(server, g+"-")
-	}
-	return ""
-}
-
-// groups are the peer groups of the report's servers, in order.
-func (r *report) groups() []string {
-	var out []string
-	seen := make(map[string]bool)
-	for _, s := range r.Servers {
-		if g := peerGroup(s.Name); !seen[g] {
-			seen[g] = true
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-// best is the group's successful result with the most requests per second
-// for the case, worker count and connection count. A server without workers
-// matches every worker count.
-func (r *report) best(group, caseName string, workers, conns int) (result, bool) {
-	var found result
-	ok := false
+// find is the server's result for the case, worker count and connection
+// count. A server without workers matches every worker count.
+func (r *report) find(server, caseName string, workers, conns int) (result, bool) {
 	for _, res := range r.Results {
-		if peerGroup(res.Server) != group || res.Case != caseName || res.Conns != conns || res.Err != "" {
-			continue
-		}
-		if res.Workers != workers && res.Workers != 0 {
-			continue
-		}
-		if !ok || res.Stats.RPS() > found.Stats.RPS() {
-			found, ok = res, true
+		if res.Server == server && res.Case == caseName && res.Conns == conns && (res.Workers == workers || res.Workers == 0) {
+			return res, true
 		}
 	}
-	return found, ok
+	return result{}, false
 }
 
 // rows are the results for conns, by case, then worker count (servers
@@ -125,24 +113,34 @@ func (r *report) Markdown() string {
 	b.WriteString("# gowsgi benchmark results\n\n")
 	r.Header.write(&b)
 
-	b.WriteString("\n## Throughput: wrk -t1 -c32\n\n")
+	b.WriteString("\nCPU/request: user + system time of the server's whole process tree (every process and thread, " +
+		"and the children they reaped; /proc/PID/stat) over exactly the wrk -t1 -c32 load, divided by the requests wrk completed: " +
+		"the figure that decides throughput once every core is busy. " +
+		"Ratios are gowsgi's figure divided by the server's, in the same run: below 1, gowsgi spends less CPU per request; " +
+		"above 1, it serves more requests per second. " +
+		"A server that failed the case, or any of its requests, shows as failed with its error count, never as a speed, and is not compared. " +
+		"† a server without workers: its single figure stands for every worker count.\n")
+	for _, w := range r.Workers {
+		title := fmt.Sprintf("%d workers", w)
+		if w == 1 {
+			title = "1 worker (per core)"
+		}
+		b.WriteString("\n## " + title + "\n\n")
+		r.writeWorkers(&b, w)
+	}
+
+	if len(r.Light) > 0 {
+		b.WriteString("\n## Light load: one paced keep-alive connection, hello, 1 worker\n\n")
+		b.WriteString("One client sends one request at a time at a fixed rate and never retries; idle is the CPU the server " +
+			"uses with no request at all, after those loads. CPU/request as above, over the paced run.\n\n")
+		r.writeLight(&b)
+	}
+
+	b.WriteString("\n## All figures, wrk -t1 -c32\n\n")
 	writeFigures(&b, r.rows(32))
-	b.WriteString("\nErrors: wrk's connect, read, write and timeout errors, and responses with status >= 400. " +
-		"A response without Content-Length on a connection that is not kept alive ends when the server closes; " +
-		"wrk counts that response, and then the close as a read error, so about one read error per request there is not a failure.\n")
-
-	b.WriteString("\n## gowsgi relative to each peer (throughput, -c32)\n\n")
-	b.WriteString("gowsgi's req/s divided by the peer's, in the same run: above 1, gowsgi serves more. " +
-		"uwsgi is the better of --http-socket and --http11-socket, named in brackets. " +
-		"† a server without workers: its single figure stands for every worker count.\n\n")
-	r.writeRatios(&b)
-
-	b.WriteString("\n## Latency: wrk -t1 -c1 (p50 / p99)\n\n")
-	b.WriteString("One connection, one request at a time. uwsgi is the variant with the more req/s at -c1.\n\n")
-	r.writeLatency(&b)
-
 	b.WriteString("\n## All figures, wrk -t1 -c1\n\n")
 	writeFigures(&b, r.rows(1))
+	b.WriteString("\nErrors: wrk's connect, read, write and timeout errors, and responses with status >= 400.\n")
 
 	if len(r.Skipped) > 0 {
 		b.WriteString("\n## Skipped\n\n")
@@ -150,98 +148,152 @@ func (r *report) Markdown() string {
 			fmt.Fprintf(&b, "- %s: %s\n", s.Server, s.Reason)
 		}
 	}
-	var failed []string
-	for _, res := range r.Results {
-		if res.Err != "" {
-			failed = append(failed, fmt.Sprintf("- %s, workers %s, %s, -c%d: %s", res.Server, workersLabel(res.Workers), res.Case, res.Conns, oneLine(res.Err)))
-		}
-	}
-	if len(failed) > 0 {
+	if failed := r.failures(); len(failed) > 0 {
 		b.WriteString("\n## Failed\n\n" + strings.Join(failed, "\n") + "\n")
 	}
 	return b.String()
 }
 
+// failures lists every result that is no figure, and why.
+func (r *report) failures() []string {
+	var out []string
+	for _, res := range r.Results {
+		why := res.Err
+		if why == "" && res.Stats.Errors() > 0 {
+			why = "errors: " + formatErrors(res.Stats)
+		}
+		if why != "" {
+			out = append(out, fmt.Sprintf("- %s, workers %s, %s, -c%d: %s", res.Server, workersLabel(res.Workers), res.Case, res.Conns, oneLine(why)))
+		}
+	}
+	for _, l := range r.Light {
+		why := l.Err
+		if l.Stats.Errors > 0 {
+			why = fmt.Sprintf("%d errors, the first: %s", l.Stats.Errors, l.Stats.FirstErr)
+		}
+		if why != "" {
+			out = append(out, fmt.Sprintf("- %s, light load %s: %s", l.Server, l.loadLabel(), oneLine(why)))
+		}
+	}
+	return out
+}
+
+// writeWorkers writes the table of worker count w: per case and server,
+// req/s and CPU/request at -c32, p50 at -c1, peak RSS at -c32, and gowsgi's
+// ratios to the server.
+func (r *report) writeWorkers(b *strings.Builder, w int) {
+	b.WriteString("| case | server | req/s | CPU/request | p50, 1 conn | peak RSS | gowsgi CPU/request ÷ | gowsgi req/s ÷ |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, c := range r.Cases {
+		own, haveOwn := r.find("gowsgi", c.Name, w, 32)
+		haveOwn = haveOwn && own.failure() == ""
+		for _, s := range r.Servers {
+			tput, ok := r.find(s.Name, c.Name, w, 32)
+			if !ok {
+				continue
+			}
+			name := s.Name
+			if tput.Workers == 0 {
+				name += " †"
+			}
+			cells := []string{c.Name, name, "", "–", "–", formatRSS(tput.PeakRSS), "–", "–"}
+			switch f := tput.failure(); {
+			case f != "":
+				cells[2] = f
+			case s.Name == "gowsgi":
+				cells[2], cells[3] = fmt.Sprintf("%.0f", tput.Stats.RPS()), formatCPU(tput.CPUPerRequest())
+				cells[6], cells[7] = "", ""
+			default:
+				cells[2], cells[3] = fmt.Sprintf("%.0f", tput.Stats.RPS()), formatCPU(tput.CPUPerRequest())
+				if haveOwn {
+					cells[6] = formatRatio(float64(own.CPUPerRequest()), float64(tput.CPUPerRequest()))
+					cells[7] = formatRatio(own.Stats.RPS(), tput.Stats.RPS())
+				}
+			}
+			if lat, ok := r.find(s.Name, c.Name, w, 1); ok {
+				cells[4] = lat.failure()
+				if cells[4] == "" {
+					cells[4] = formatLatency(lat.Stats.P50)
+				}
+			}
+			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		}
+	}
+}
+
+// writeLight writes the light-load table: per load (idle first, then the
+// rates), each server's requests, CPU/request and gowsgi's ratio to it.
+func (r *report) writeLight(b *strings.Builder) {
+	b.WriteString("| load | server | requests | CPU/request | gowsgi CPU/request ÷ |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: |\n")
+	var rates []int
+	for _, l := range r.Light {
+		if !slices.Contains(rates, l.Rate) {
+			rates = append(rates, l.Rate)
+		}
+	}
+	slices.Sort(rates)
+	for _, rate := range rates {
+		var own lightResult
+		for _, l := range r.Light {
+			if l.Server == "gowsgi" && l.Rate == rate {
+				own = l
+			}
+		}
+		for _, l := range r.Light {
+			if l.Rate != rate {
+				continue
+			}
+			cells := []string{l.loadLabel(), l.Server, "–", "–", "–"}
+			switch f := l.failure(); {
+			case f != "":
+				cells[3] = f
+			case rate == 0:
+				cells[3] = fmt.Sprintf("%s in %s", formatIdle(l.CPU), l.Stats.Duration.Round(time.Millisecond))
+				if l.Server == "gowsgi" {
+					cells[4] = ""
+				}
+			default:
+				cells[2] = fmt.Sprintf("%d in %s", l.Stats.Requests, l.Stats.Duration.Round(time.Millisecond))
+				cells[3] = formatCPU(l.CPUPerRequest())
+				if l.Server == "gowsgi" {
+					cells[4] = ""
+				} else if own.Server != "" && own.failure() == "" {
+					cells[4] = formatRatio(float64(own.CPUPerRequest()), float64(l.CPUPerRequest()))
+				}
+			}
+			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		}
+	}
+}
+
 // writeFigures writes every figure of rows as one table.
 func writeFigures(b *strings.Builder, rows []result) {
-	b.WriteString("| server | workers | case | req/s | p50 | p99 | errors | peak RSS |\n")
-	b.WriteString("| --- | --- | --- | ---: | ---: | ---: | --- | ---: |\n")
+	b.WriteString("| server | workers | case | req/s | CPU/request | p50 | p99 | errors | peak RSS |\n")
+	b.WriteString("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |\n")
 	for _, res := range rows {
-		if res.Err != "" {
-			fmt.Fprintf(b, "| %s | %s | %s | failed | | | | %s |\n", res.Server, workersLabel(res.Workers), res.Case, formatRSS(res.PeakRSS))
+		if f := res.failure(); f != "" {
+			fmt.Fprintf(b, "| %s | %s | %s | %s | | | | %s | %s |\n", res.Server, workersLabel(res.Workers), res.Case, f, formatErrors(res.Stats), formatRSS(res.PeakRSS))
 			continue
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %.0f | %s | %s | %s | %s |\n",
-			res.Server, workersLabel(res.Workers), res.Case, res.Stats.RPS(),
+		fmt.Fprintf(b, "| %s | %s | %s | %.0f | %s | %s | %s | %s | %s |\n",
+			res.Server, workersLabel(res.Workers), res.Case, res.Stats.RPS(), formatCPU(res.CPUPerRequest()),
 			formatLatency(res.Stats.P50), formatLatency(res.Stats.P99), formatErrors(res.Stats), formatRSS(res.PeakRSS))
 	}
 }
 
-func (r *report) writeRatios(b *strings.Builder) {
-	var peers []string
-	for _, g := range r.groups() {
-		if g != "gowsgi" {
-			peers = append(peers, g)
-		}
+// formatCPU shows a CPU time per request in µs, with a decimal below 100 µs.
+func formatCPU(d time.Duration) string {
+	us := float64(d) / float64(time.Microsecond)
+	if us < 100 {
+		return fmt.Sprintf("%.1f µs", us)
 	}
-	b.WriteString("| case | workers | gowsgi req/s | " + strings.Join(peers, " | ") + " |\n")
-	b.WriteString("| --- | --- | ---:" + strings.Repeat(" | ---:", len(peers)) + " |\n")
-	for _, c := range r.Cases {
-		for _, w := range r.Workers {
-			own, haveOwn := r.best("gowsgi", c.Name, w, 32)
-			ownCell := "–"
-			if haveOwn {
-				ownCell = fmt.Sprintf("%.0f", own.Stats.RPS())
-			}
-			cells := []string{c.Name, workersLabel(w), ownCell}
-			for _, g := range peers {
-				peer, ok := r.best(g, c.Name, w, 32)
-				if !haveOwn || !ok {
-					cells = append(cells, "–")
-					continue
-				}
-				cells = append(cells, formatRatio(own.Stats.RPS(), peer.Stats.RPS())+peerNote(peer))
-			}
-			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
-		}
-	}
+	return fmt.Sprintf("%.0f µs", us)
 }
 
-func (r *report) writeLatency(b *strings.Builder) {
-	groups := r.groups()
-	b.WriteString("| case | workers | " + strings.Join(groups, " | ") + " |\n")
-	b.WriteString("| --- | ---" + strings.Repeat(" | ---:", len(groups)) + " |\n")
-	for _, c := range r.Cases {
-		for _, w := range r.Workers {
-			cells := []string{c.Name, workersLabel(w)}
-			for _, g := range groups {
-				res, ok := r.best(g, c.Name, w, 1)
-				if !ok {
-					cells = append(cells, "–")
-					continue
-				}
-				cell := formatLatency(res.Stats.P50) + " / " + formatLatency(res.Stats.P99) + peerNote(res)
-				if n := res.Stats.Errors(); n > 0 {
-					cell += fmt.Sprintf(" (%d errors)", n)
-				}
-				cells = append(cells, cell)
-			}
-			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
-		}
-	}
-}
-
-// peerNote names the variant chosen and marks a figure reused across
-// worker counts.
-func peerNote(res result) string {
-	note := ""
-	if v := variant(res.Server); v != "" {
-		note += " (" + v + ")"
-	}
-	if res.Workers == 0 {
-		note += " †"
-	}
-	return note
+// formatIdle shows the CPU time of an idle window in ms.
+func formatIdle(d time.Duration) string {
+	return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
 }
 
 // workersLabel is the worker count as the tables show it.

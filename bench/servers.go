@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -13,6 +14,7 @@ type launch struct {
 	Workers int
 	Dir     string // absolute directory of the case's module
 	Case    benchCase
+	Tmp     string // a directory of the server's own, for its generated files
 }
 
 // serverKind is one server under test.
@@ -26,11 +28,23 @@ type serverKind struct {
 	Python bool
 	// Check reports why the server cannot run here (not installed), or nil.
 	Check func(cfg *config) error
-	// Argv is the command line serving l.
-	Argv func(cfg *config, l launch) []string
+	// Argv is the command line serving l, after writing any file it needs
+	// into l.Tmp.
+	Argv func(cfg *config, l launch) ([]string, error)
 	// ReadyLine, when set, is a log line the server writes once per ready
 	// worker; the server is ready when it has written it Workers times.
 	ReadyLine string
+	// Cases, when set, are the only cases the server can serve (nginx
+	// answers hello itself, with no application behind it).
+	Cases []string
+	// LightLoad marks the servers measured at light load, one paced
+	// keep-alive client (see lightload.go).
+	LightLoad bool
+}
+
+// Serves says whether the server can serve case c.
+func (s serverKind) Serves(c benchCase) bool {
+	return s.Cases == nil || slices.Contains(s.Cases, c.Name)
 }
 
 // Debian's entry points: they run /usr/bin/python3 (or embed Debian's
@@ -40,6 +54,7 @@ const (
 	uwsgiBin       = "/usr/bin/uwsgi"
 	uwsgiPython3   = "/usr/lib/uwsgi/plugins/python3_plugin.so"
 	waitressBin    = "/usr/bin/waitress-serve"
+	nginxBin       = "/usr/sbin/nginx"
 	debianPython   = "/usr/bin/python3"
 	debInstallHint = "run bench/deps.sh"
 )
@@ -50,44 +65,54 @@ var allServers = []serverKind{
 	{
 		Name: "gowsgi", HasWorkers: true, Python: true,
 		Check: func(cfg *config) error { return needFile(cfg.gowsgi, "run make build") },
-		Argv: func(cfg *config, l launch) []string {
-			return []string{cfg.gowsgi, "serve", "--bind", l.Addr, "--workers", strconv.Itoa(l.Workers), "--chdir", l.Dir, l.Case.Spec}
+		Argv: func(cfg *config, l launch) ([]string, error) {
+			return []string{cfg.gowsgi, "serve", "--bind", l.Addr, "--workers", strconv.Itoa(l.Workers), "--chdir", l.Dir, l.Case.Spec}, nil
 		},
 		ReadyLine: `msg="worker ready"`,
+		LightLoad: true,
 	},
 	{
 		Name: "gunicorn-sync", HasWorkers: true, Python: true,
 		Check: func(*config) error { return needFile(gunicornBin, debInstallHint) },
-		Argv: func(_ *config, l launch) []string {
-			return []string{gunicornBin, "-w", strconv.Itoa(l.Workers), "-k", "sync", "-b", l.Addr, "--chdir", l.Dir, "--log-level", "warning", l.Case.Spec}
+		Argv: func(_ *config, l launch) ([]string, error) {
+			return []string{gunicornBin, "-w", strconv.Itoa(l.Workers), "-k", "sync", "-b", l.Addr, "--chdir", l.Dir, "--log-level", "warning", l.Case.Spec}, nil
 		},
 	},
 	{
 		Name: "gunicorn-gthread", HasWorkers: true, Python: true,
 		Check: func(*config) error { return needFile(gunicornBin, debInstallHint) },
-		Argv: func(_ *config, l launch) []string {
-			return []string{gunicornBin, "-w", strconv.Itoa(l.Workers), "-k", "gthread", "--threads", "4", "-b", l.Addr, "--chdir", l.Dir, "--log-level", "warning", l.Case.Spec}
+		Argv: func(_ *config, l launch) ([]string, error) {
+			return []string{gunicornBin, "-w", strconv.Itoa(l.Workers), "-k", "gthread", "--threads", "4", "-b", l.Addr, "--chdir", l.Dir, "--log-level", "warning", l.Case.Spec}, nil
 		},
 	},
 	// --http-socket closes the connection after every response without
 	// saying so; the header lets wrk reconnect without counting a read
 	// error per request.
-	uwsgiKind("uwsgi-http", "--http-socket", "--add-header", "Connection: close"),
-	uwsgiKind("uwsgi-http11", "--http11-socket"),
+	uwsgiKind("uwsgi-http", false, "--http-socket", "--add-header", "Connection: close"),
+	uwsgiKind("uwsgi-http11", true, "--http11-socket"),
 	{
 		Name: "waitress", Python: true,
 		Check: func(*config) error { return needFile(waitressBin, debInstallHint) },
-		Argv: func(_ *config, l launch) []string {
+		Argv: func(_ *config, l launch) ([]string, error) {
 			// waitress-serve has no --chdir: the process runs in l.Dir,
 			// which is also on PYTHONPATH.
-			return []string{waitressBin, "--listen=" + l.Addr, l.Case.Spec}
+			return []string{waitressBin, "--listen=" + l.Addr, l.Case.Spec}, nil
 		},
 	},
 	{
-		Name:  "ceiling",
+		Name: "nginx", HasWorkers: true,
+		Check:     func(*config) error { return needFile(nginxBin, debInstallHint) },
+		Argv:      nginxArgv,
+		Cases:     []string{"hello"},
+		LightLoad: true,
+	},
+	{
+		// The ceiling runs one Go P per worker: at 1 worker it has one
+		// core, as every other server's worker has.
+		Name: "ceiling", HasWorkers: true,
 		Check: func(cfg *config) error { return cfg.ceilingErr },
-		Argv: func(cfg *config, l launch) []string {
-			return []string{cfg.ceiling, "-bind", l.Addr, "-case", l.Case.Name}
+		Argv: func(cfg *config, l launch) ([]string, error) {
+			return []string{cfg.ceiling, "-bind", l.Addr, "-case", l.Case.Name, "-procs", strconv.Itoa(l.Workers)}, nil
 		},
 	},
 }
@@ -95,22 +120,22 @@ var allServers = []serverKind{
 // uwsgiKind is uWSGI serving HTTP itself on a socket of the given kind, with
 // a master process, request logging off (as in the other servers), and
 // SIGTERM meaning stop rather than reload.
-func uwsgiKind(name, socketFlag string, extra ...string) serverKind {
+func uwsgiKind(name string, lightLoad bool, socketFlag string, extra ...string) serverKind {
 	return serverKind{
-		Name: name, HasWorkers: true, Python: true,
+		Name: name, HasWorkers: true, Python: true, LightLoad: lightLoad,
 		Check: func(*config) error {
 			if err := needFile(uwsgiBin, debInstallHint); err != nil {
 				return err
 			}
 			return needFile(uwsgiPython3, "install uwsgi-plugin-python3 (bench/deps.sh)")
 		},
-		Argv: func(_ *config, l launch) []string {
+		Argv: func(_ *config, l launch) ([]string, error) {
 			module, callable, _ := strings.Cut(l.Case.Spec, ":")
 			argv := []string{uwsgiBin, "--plugin", "python3", socketFlag, l.Addr,
 				"--master", "--processes", strconv.Itoa(l.Workers),
 				"--chdir", l.Dir, "--pythonpath", l.Dir, "--module", module, "--callable", callable,
 				"--need-app", "--die-on-term", "--disable-logging"}
-			return append(argv, extra...)
+			return append(argv, extra...), nil
 		},
 	}
 }

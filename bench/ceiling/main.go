@@ -3,11 +3,15 @@
 // app of one benchmark case returns, so the figure shows what the machine and
 // wrk allow when no interpreter runs at all.
 //
-//	ceiling -bind 127.0.0.1:8000 -case hello
+//	ceiling -bind 127.0.0.1:8000 -case hello [-procs 1]
 //
 // The cases mirror bench/apps (hello, body10k, echo, stream) and the hello
 // views of the Flask and Django samples in pyapps. The benchmark checks the
 // bytes before loading the server, so a drift from the apps is caught there.
+// The stream case is the net/http peer of a WSGI generator: the same 100
+// chunks, each flushed to the socket as it is written (chunked encoding).
+// -procs sets GOMAXPROCS, so that the ceiling runs on as many cores as the
+// servers it is compared with have workers.
 package main
 
 import (
@@ -17,6 +21,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -24,7 +29,11 @@ import (
 func main() {
 	bind := flag.String("bind", "127.0.0.1:8000", "address to listen on")
 	name := flag.String("case", "hello", "case to serve: hello, body10k, echo, stream, flask, django")
+	procs := flag.Int("procs", 0, "GOMAXPROCS; 0: one per CPU")
 	flag.Parse()
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
 
 	handler, ok := handlers()[*name]
 	if !ok {
