@@ -57,3 +57,27 @@ func TestSlowReadersHoldNoExecutor(t *testing.T) {
 		}
 	}
 }
+
+// TestStalledStreamIsCutAtSendTimeout: a streamed response (the executor
+// writes it chunk by chunk) to a client that stops reading holds the one
+// executor only until --send-timeout: then the connection is closed, the
+// iterable ended, and the worker serves on (issue 12).
+func TestStalledStreamIsCutAtSendTimeout(t *testing.T) {
+	s := startServer(t, "bodies:app", "--threads", "1", "--send-timeout", "1")
+	stalledReader(t, s.addr, "/biggen?n=20000000")
+	start := time.Now()
+	if err := fetchChecked(keepAliveClient(), fmt.Sprintf("http://%s/tuple?n=10", s.addr), 10); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	t.Logf("a request behind a stalled stream was answered after %v", took.Round(time.Millisecond))
+	// --send-timeout 1 (the kernel wakes a blocked write only after part of
+	// the socket buffer drains, so the cut can come late by a fraction of
+	// that) plus room for a busy machine; without the timeout it is 60 s.
+	if took > 20*time.Second {
+		t.Errorf("answered after %v", took)
+	}
+	if code, _ := s.get(t, "/tuple?n=1"); code != 200 {
+		t.Errorf("after the stalled stream: %d", code)
+	}
+}

@@ -83,6 +83,10 @@ def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(out)))])
         return [out]
     n = int(q.get("n", "1048576"))
+    if path == "biggen":
+        # a stream: the executor writes it chunk by chunk
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return (b"x" * 65536 for _ in range(n // 65536))
     if path == "big":
         # cheap to make: for clients that will not read it
         start_response("200 OK", [("Content-Type", "application/octet-stream"), ("Content-Length", str(n))])
