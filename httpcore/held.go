@@ -30,15 +30,8 @@ func (w *ResponseWriter) WriteHeld(chunks [][]byte, release interface{ Release()
 	for _, p := range chunks {
 		total += int64(len(p))
 	}
-	if w.bodyless() {
-		w.written += total
-		return false
-	}
-	if w.length >= 0 && total > w.length-w.written {
-		total = w.length - w.written
-		w.c.close = true
-	}
-	if total == 0 {
+	total, none := w.bodyBytes(total)
+	if none || total == 0 {
 		return false
 	}
 	w.written += total

@@ -67,13 +67,7 @@ func dialSmallWindow(t testing.TB, addr string) net.Conn {
 		})
 		return errors.Join(err, serr)
 	}}
-	nc, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	nc.SetDeadline(time.Now().Add(ioTimeout))
-	return nc
+	return dialTest(t, &d, addr)
 }
 
 // heldHandler answers every request with a body of size bytes given to

@@ -26,7 +26,13 @@ var connInfoHandler = HandlerFunc(func(w *ResponseWriter, r *Request) {
 // a trusted and an untrusted peer.
 func dialFrom(t testing.TB, local, addr string) net.Conn {
 	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	return dialTest(t, &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}, addr)
+}
+
+// dialTest connects to addr with d, closes the connection when the test
+// ends, and bounds its I/O by ioTimeout.
+func dialTest(t testing.TB, d *net.Dialer, addr string) net.Conn {
+	t.Helper()
 	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

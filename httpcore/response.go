@@ -124,6 +124,21 @@ func statusCode(status []byte) int {
 	return code
 }
 
+// bodyBytes says how many of n more body bytes to send: none for a
+// response that has no body (they count as written, and none is true), and
+// no more than the Content-Length leaves (the connection then closes).
+func (w *ResponseWriter) bodyBytes(n int64) (send int64, none bool) {
+	if w.bodyless() {
+		w.written += n
+		return 0, true
+	}
+	if w.length >= 0 && n > w.length-w.written {
+		n = w.length - w.written
+		w.c.close = true
+	}
+	return n, false
+}
+
 // Write adds body bytes. They are held back until flushThreshold bytes have
 // accumulated, then the head is committed and bytes are sent as they come.
 // Bytes beyond a Content-Length the handler gave are dropped and the
@@ -134,15 +149,12 @@ func (w *ResponseWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	n := len(p)
-	if w.bodyless() {
-		w.written += int64(n)
+	m, none := w.bodyBytes(int64(n))
+	if none {
 		return n, nil
 	}
-	if w.length >= 0 && int64(len(p)) > w.length-w.written {
-		p = p[:w.length-w.written]
-		w.c.close = true
-	}
-	w.written += int64(len(p))
+	p = p[:m]
+	w.written += m
 	if !w.headSent {
 		if len(w.body)+len(p) <= flushThreshold {
 			if w.bodyp == nil {

@@ -42,13 +42,9 @@ func (w *ResponseWriter) SendFile(f *os.File, offset, n int64) error {
 		w.code >= 200 && w.code != 204 && w.code != 304 {
 		w.length = n
 	}
-	if w.bodyless() {
-		w.written += n
+	n, none := w.bodyBytes(n)
+	if none {
 		return nil
-	}
-	if w.length >= 0 && n > w.length-w.written {
-		n = w.length - w.written
-		w.c.close = true
 	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return err
