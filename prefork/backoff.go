@@ -18,6 +18,12 @@ const (
 	// maxRestartDelay caps the delay, which doubles with each exit in a
 	// row; a worker that outlives it resets its slot's count.
 	maxRestartDelay = 30 * time.Second
+	// crashLoopLife is how long a worker must have served for its death
+	// not to count as part of a crash loop: one that dies later (a
+	// segfault in one request, a kill) is replaced after minRestartDelay
+	// without adding to its slot's count, so that faults spread over time
+	// do not slow the recovery from each.
+	crashLoopLife = time.Second
 )
 
 // slotBackoff is the back-off state of one worker slot.
@@ -41,8 +47,10 @@ func restartDelay(exits int, limit time.Duration) time.Duration {
 }
 
 // backOff schedules the restart of the slot of w, a worker that ended
-// without being told to, and logs the delay: exits in a row double it, and
-// a worker that lived longer than the longest delay resets the count.
+// without being told to, and logs the delay: exits in a row soon after
+// start double it, a worker that served for crashLoopLife is replaced
+// after minRestartDelay, and one that lived longer than the longest delay
+// resets the count.
 func (a *arbiter) backOff(w *worker, how string) {
 	st := a.slots[w.id]
 	if st == nil {
@@ -53,6 +61,12 @@ func (a *arbiter) backOff(w *worker, how string) {
 	lived := now.Sub(w.started)
 	if lived > a.maxRestartDelay {
 		st.exits = 0
+	}
+	if w.ready && now.Sub(w.readyAt) >= crashLoopLife {
+		st.due = now.Add(minRestartDelay)
+		a.log.Info("restarting worker", "worker", w.id, "pid", w.proc.Pid,
+			"lived", roundDuration(lived).String(), "status", how, "delay", minRestartDelay.String(), "exits_in_a_row", st.exits)
+		return
 	}
 	st.exits++
 	delay := restartDelay(st.exits, a.maxRestartDelay)

@@ -98,7 +98,8 @@ func TestCrashLoopBackOff(t *testing.T) {
 
 // TestCrashLoopBackOffResets kills one worker as soon as it is ready, four
 // times, then once after it has outlived the longest delay: the delays grow,
-// then start again from the first.
+// that worker is replaced at once (it served long enough not to count), and
+// the count starts again from the first delay.
 func TestCrashLoopBackOffResets(t *testing.T) {
 	const longest = 2 * time.Second
 	ln, err := Listen("127.0.0.1:0")
@@ -119,9 +120,15 @@ func TestCrashLoopBackOffResets(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	syscall.Kill(w.PID, syscall.SIGKILL)
-	rec := p.awaitBackOff(t, w.Worker)
-	if lived, err := time.ParseDuration(rec.Lived); err != nil || lived <= longest || rec.Delay != "100ms" || rec.ExitsInARow != 1 {
-		t.Errorf("after living %s: delay %s, %d exits in a row; want 100ms, 1", rec.Lived, rec.Delay, rec.ExitsInARow)
+	rec := p.log.await(t, "restarting worker", func(r logRecord) bool { return r.Worker == w.Worker }, 15*time.Second)
+	if lived, err := time.ParseDuration(rec.Lived); err != nil || lived <= longest || rec.Delay != "100ms" || rec.ExitsInARow != 0 {
+		t.Errorf("after living %s: delay %s, %d exits in a row; want 100ms, 0", rec.Lived, rec.Delay, rec.ExitsInARow)
+	}
+	// and the next quick death starts from the first delay again
+	w = p.awaitReady(t, 1)[0]
+	syscall.Kill(w.PID, syscall.SIGKILL)
+	if rec := p.awaitBackOff(t, w.Worker); rec.Delay != "100ms" || rec.ExitsInARow != 1 {
+		t.Errorf("after the reset: delay %s, %d exits in a row; want 100ms, 1", rec.Delay, rec.ExitsInARow)
 	}
 	p.awaitReady(t, 1)
 	p.cmd.Process.Signal(syscall.SIGTERM)

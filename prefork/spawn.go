@@ -33,6 +33,7 @@ type worker struct {
 	role         role
 	started      time.Time // when it was started, for the crash-loop back-off
 	ready        bool
+	readyAt      time.Time // when it became ready
 	bootDeadline time.Time // when an unready worker is killed
 	timedOut     bool      // killed for missing bootDeadline
 	stopDeadline time.Time // when a retiring worker is killed

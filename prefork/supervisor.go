@@ -463,8 +463,8 @@ func (a *arbiter) workerReady(w *worker) {
 	if a.stopping || w.role == roleRetiring {
 		return
 	}
-	w.ready = true
-	w.lastBeat.Store(time.Now().UnixNano())
+	w.ready, w.readyAt = true, time.Now()
+	w.lastBeat.Store(w.readyAt.UnixNano())
 	a.log.Info("worker ready", "worker", w.id, "pid", w.proc.Pid)
 	switch {
 	case w.replaces != nil:

@@ -87,7 +87,9 @@ func largeBodies(cfg *config) result {
 
 // bodyLimit sends 2 MB with --limit-request-body 1048576, once with a
 // Content-Length and once chunked: both get 413, the first without calling
-// the app, the second without the app reading past the limit.
+// the app, the second without the app reading past the limit (with
+// --body-buffer at its default, 1 MiB, the connection reads it first and
+// the app is not called either).
 func bodyLimit(cfg *config) (string, bool) {
 	const limit = 1 << 20
 	s, err := startServer(cfg, "stress/apps", "stressapp:app", "--workers", "1", "--limit-request-body", strconv.Itoa(limit))
@@ -121,7 +123,7 @@ func bodyLimit(cfg *config) (string, bool) {
 	if err != nil {
 		return "stats: " + err.Error(), false
 	}
-	ok := err1 == nil && err2 == nil && st1 == 413 && after1.Upload == 0 && st2 == 413 && after2.Upload == 1 && after2.UploadRead <= limit
-	return fmt.Sprintf("--limit-request-body 1MiB, 2MiB upload: Content-Length %d (app calls %d), chunked %d (app read %d bytes)%s",
-		st1, after1.Upload, st2, after2.UploadRead, errText(firstNonNil(err1, err2))), ok
+	ok := err1 == nil && err2 == nil && st1 == 413 && after1.Upload == 0 && st2 == 413 && after2.Upload <= 1 && after2.UploadRead <= limit
+	return fmt.Sprintf("--limit-request-body 1MiB, 2MiB upload: Content-Length %d (app calls %d), chunked %d (app calls %d, read %d bytes)%s",
+		st1, after1.Upload, st2, after2.Upload, after2.UploadRead, errText(firstNonNil(err1, err2))), ok
 }
