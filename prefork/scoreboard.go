@@ -192,16 +192,16 @@ func (e *executorSlot) idle() {
 }
 
 // read copies the executor's request under the sequence lock; "" and zero
-// while idle. Like slot.read it gives up waiting after a bounded number of
-// tries.
+// while idle. Like slot.read it gives up waiting when givenUp says so.
 func (e *executorSlot) read() (string, time.Time) {
 	var buf [executorTextSize]byte
+	var since time.Time
 	for try := 0; ; try++ {
 		v := e.seq.Load()
 		start := e.start.Load()
 		n := min(int(e.length.Load()), len(buf))
 		copy(buf[:], e.text[:n])
-		if v&1 == 0 && e.seq.Load() == v || try == 1000 {
+		if v&1 == 0 && e.seq.Load() == v || givenUp(try, &since) {
 			if start == 0 {
 				return "", time.Time{}
 			}
@@ -256,16 +256,17 @@ type slotState struct {
 }
 
 // read copies the slot. A worker killed while it held the lock leaves seq
-// odd for good; after a bounded number of tries read takes what is there.
+// odd for good; read takes what is there once givenUp says so.
 func (s *slot) read() slotState {
 	var buf [slotTextSize]byte
+	var since time.Time
 	for try := 0; ; try++ {
 		v := s.seq.Load()
 		st := slotState{requests: s.requests.Load()}
 		start := s.start.Load()
 		n := min(int(s.length.Load()), len(buf))
 		copy(buf[:], s.text[:n])
-		if v&1 == 0 && s.seq.Load() == v || try == 1000 {
+		if v&1 == 0 && s.seq.Load() == v || givenUp(try, &since) {
 			if start != 0 {
 				st.start = time.Unix(0, start)
 				st.request = string(buf[:n])
@@ -274,6 +275,25 @@ func (s *slot) read() slotState {
 		}
 		runtime.Gosched()
 	}
+}
+
+// readPatience is how long a reader waits for a writer to release a
+// sequence lock before it takes what is there: far longer than a writer
+// holds it, even one descheduled on a busy machine, so that only a writer
+// killed while holding it is given up on.
+const readPatience = 100 * time.Millisecond
+
+// givenUp reports whether a reader on its try-th attempt (since holding
+// the time of its 1000th) has waited readPatience for a sequence lock.
+func givenUp(try int, since *time.Time) bool {
+	switch {
+	case try < 1000:
+		return false
+	case try == 1000:
+		*since = time.Now()
+		return false
+	}
+	return time.Since(*since) >= readPatience
 }
 
 // WorkerStats is a snapshot of one live worker.

@@ -554,9 +554,10 @@ func TestExpectContinue(t *testing.T) {
 	if resp, body := c.response(t, "POST"); resp.StatusCode != 200 || body != "hello" {
 		t.Errorf("final response %d %q", resp.StatusCode, body)
 	}
-	// The app answers without reading: no 100, and the connection closes.
+	// A body over --body-buffer (1 MiB) that the app answers without
+	// reading: no 100, and the connection closes.
 	c2 := s.dial(t)
-	c2.send(t, "POST /pid HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+	c2.send(t, "POST /pid HTTP/1.1\r\nHost: t\r\nContent-Length: 2097152\r\nExpect: 100-continue\r\n\r\n")
 	resp, _ := c2.response(t, "POST")
 	if resp.StatusCode != 200 || !resp.Close {
 		t.Errorf("unread body: status %d close %v, want 200 and Connection: close", resp.StatusCode, resp.Close)
