@@ -31,7 +31,7 @@ func TestPacedRun(t *testing.T) {
 		// A late answer costs the requests that were due meanwhile: the
 		// client does not make them up with a burst.
 		{name: "one answer 100 ms late", maxServed: slots - 100*rate/1000 + 2, fail: func(w http.ResponseWriter) {
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond) // the scenario: an answer 100 ms late
 			w.Header().Set("Content-Length", "13")
 			w.Write(allCases[0].Want)
 		}},

@@ -194,7 +194,7 @@ func testHandler() http.Handler {
 		if err != nil {
 			hold = time.Hour
 		}
-		time.Sleep(hold)
+		time.Sleep(hold) // the scenario: a request that runs this long (default: stuck)
 		ExecutorIdle(n)
 		io.WriteString(w, "done")
 	})

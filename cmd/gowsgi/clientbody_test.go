@@ -65,20 +65,14 @@ func TestClientGoneMidUpload(t *testing.T) {
 	c := s.dial(t)
 	// over --body-buffer, so that the app reads it as it comes
 	c.send(t, "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 4000000\r\n\r\n"+strings.Repeat("x", 1000))
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if m, _ := filepath.Glob(filepath.Join(dir, "reading-*")); len(m) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the app never started reading the upload")
-		}
-	}
+	eventually(t, 30*time.Second, "the app starts reading the upload", func() bool {
+		m, _ := filepath.Glob(filepath.Join(dir, "reading-*"))
+		return len(m) > 0
+	})
 	c.Close()
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(s.serverLog(), "the client broke the request body"); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no client-error line after the client left:\n%s", s.serverLog())
-		}
-	}
+	eventually(t, 30*time.Second, "a client-error line after the client left", func() bool {
+		return strings.Contains(s.serverLog(), "the client broke the request body")
+	})
 	if log := s.serverLog(); strings.Contains(log, "Error handling request") || strings.Contains(log, "level=ERROR") {
 		t.Errorf("a client gone mid-upload was logged as an app error:\n%s", log)
 	}

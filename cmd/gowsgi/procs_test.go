@@ -33,12 +33,10 @@ func TestProcsFollowCPUQuota(t *testing.T) {
 	s.waitReady(t)
 	booted := regexp.MustCompile(`msg=booted .*procs=(\d+)`)
 	var m []string
-	for deadline := time.Now().Add(20 * time.Second); m == nil; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no procs in a boot line:\n%s", s.serverLog())
-		}
+	eventually(t, 20*time.Second, "a boot line with procs", func() bool {
 		m = booted.FindStringSubmatch(s.serverLog())
-	}
+		return m != nil
+	})
 	procs, _ := strconv.Atoi(m[1])
 	want := min(runtime.NumCPU(), 2) + threads
 	if procs != want {

@@ -23,29 +23,20 @@ func startStuckServer(t *testing.T, flags ...string) (*server, string) {
 // waitEntered waits until the app has begun a /regex request in pid.
 func waitEntered(t *testing.T, dir, pid string) {
 	t.Helper()
-	marker := filepath.Join(dir, "entered-"+pid)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(marker); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the /regex request never reached the app in worker %s", pid)
-		}
-	}
+	eventually(t, 30*time.Second, "the /regex request reaches the app in worker "+pid, func() bool {
+		_, err := os.Stat(filepath.Join(dir, "entered-"+pid))
+		return err == nil
+	})
 }
 
 // waitReplaced waits until a new connection is answered by a worker other
 // than pid.
 func waitReplaced(t *testing.T, s *server, pid string) {
 	t.Helper()
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if code, body := s.get(t, "/pid"); code == 200 && strings.TrimSpace(body) != pid {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("worker %s not replaced", pid)
-		}
-	}
+	eventually(t, 60*time.Second, "worker "+pid+" replaced", func() bool {
+		code, body := s.get(t, "/pid")
+		return code == 200 && strings.TrimSpace(body) != pid
+	})
 }
 
 // pidOn asks for the worker's pid on a kept-alive connection.
@@ -173,11 +164,9 @@ func TestParentKillsWorkerStuckWithoutItsHelp(t *testing.T) {
 	}
 	t.Cleanup(func() { syscall.Kill(p, syscall.SIGKILL) })
 	// Until the parent acts, new connections wait in the listen backlog.
-	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(s.serverLog(), "killing its worker"); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the parent did not kill stopped worker %s", pid)
-		}
-	}
+	eventually(t, 60*time.Second, "the parent kills stopped worker "+pid, func() bool {
+		return strings.Contains(s.serverLog(), "killing its worker")
+	})
 	waitReplaced(t, s, pid)
 	log := s.serverLog()
 	for _, want := range []string{"request stuck past the timeout; killing its worker", "GET /regex"} {
