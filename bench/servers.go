@@ -114,6 +114,9 @@ var allServers = []serverKind{
 		Argv: func(cfg *config, l launch) ([]string, error) {
 			return []string{cfg.ceiling, "-bind", l.Addr, "-case", l.Case.Name, "-procs", strconv.Itoa(l.Workers)}, nil
 		},
+		// At light load it shows what Go's runtime costs a server
+		// doing nothing else: the floor under gowsgi's figure.
+		LightLoad: true,
 	},
 }
 
