@@ -360,7 +360,9 @@ func (c *conn) serveRequest() {
 		c.body.streamed = true
 		c.callHandler()
 	}
-	c.resp.finish()
+	if !c.resp.finishedEarly {
+		c.resp.finish()
+	}
 	c.body.releaseMem()
 	if !c.close && !c.body.drain(drainLimit) {
 		c.close = true

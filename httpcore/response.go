@@ -47,12 +47,14 @@ type ResponseWriter struct {
 
 	wroteHeader, headSent, chunked, bad, aborted bool
 	closeAsked, hasDate, hasServer               bool
+	finishedEarly                                bool // FinishNow ended it
 }
 
 // reset prepares the writer for the next response.
 func (w *ResponseWriter) reset() {
 	w.code, w.length, w.written, w.err = 0, -1, 0, nil
 	w.wroteHeader, w.headSent, w.chunked, w.bad, w.aborted = false, false, false, false, false
+	w.finishedEarly = false
 }
 
 // WriteHeader records the status line text after the version ("200 OK",

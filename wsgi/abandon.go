@@ -8,14 +8,6 @@ package wsgi
 // for an executor, and any that arrive, 503 with Retry-After (they never
 // ran, so the client may send them again).
 
-// Job outcomes: who answers the request once its done channel is
-// signalled.
-const (
-	outcomeServed    int32 = iota // the executor wrote the response
-	outcomeRefused                // never ran: the waiter answers 503
-	outcomeAbandoned              // left inside a stuck app: the waiter answers 500
-)
-
 var (
 	status503  = []byte("503 Service Unavailable")
 	headers503 = []Header{
@@ -25,52 +17,49 @@ var (
 	body503 = []byte("Service Unavailable: this worker is restarting; retry\n")
 )
 
-// answer writes the response the waiter owes for outcome, and reports
-// whether the job may go back to the pool (an abandoned one is still the
-// stuck executor's).
-func (j *job) answer(outcome int32) bool {
-	switch outcome {
-	case outcomeRefused:
-		j.sink.WriteHeader(status503, headers503)
-		j.sink.Write(body503)
-	case outcomeAbandoned:
-		j.sink.WriteHeader(status500, headers500)
-		j.sink.Write(body500)
-		return false
-	}
-	return true
+// refuse answers a request that will not run.
+func refuse(sink ResponseSink) {
+	sink.WriteHeader(status503, headers503)
+	sink.Write(body503)
 }
 
 // abandon takes request seq from e if e is still inside the app with it,
-// and hands it back to its waiter to answer 500. The executor, should it
-// ever come back, sees it no longer owns the request and leaves its sink
-// alone. It reports false, to be tried again later, if e was busy with its
-// sink (a callback from the app holds e.mu).
+// and answers it 500 from the calling goroutine: the request's own
+// goroutine is the one stuck in the app, and finishes nothing once it
+// comes back, if it ever does (it finds it no longer owns the request and
+// leaves the sink alone). It reports false, to be tried again later, if
+// the request's goroutine was busy with its sink (a callback from the app
+// holds e.mu).
 func (e *executor) abandon(seq uint64) bool {
 	if !e.mu.TryLock() {
 		return false
 	}
+	// e.mu is held until the answer is out: the stuck goroutine, back
+	// from the app, waits for it before it looks at its request again.
+	defer e.mu.Unlock()
 	j := e.cur
-	ok := j != nil && e.inApp.Load() && e.seq.Load() == seq
-	if ok {
-		e.cur = nil
-		j.outcome.Store(outcomeAbandoned)
+	if j == nil || !e.inApp.Load() || e.seq.Load() != seq {
+		return false
 	}
-	e.mu.Unlock()
-	if ok {
-		if e.app.onExc != nil {
-			e.app.onExc()
-		}
-		e.app.stuckOnce.Do(func() { close(e.app.stuck) })
-		j.done <- struct{}{}
+	e.cur = nil
+	if e.app.onExc != nil {
+		e.app.onExc()
 	}
-	return ok
+	e.app.stuckOnce.Do(func() { close(e.app.stuck) })
+	if !e.headGiven && !j.sink.HeadSent() {
+		j.sink.WriteHeader(status500, headers500)
+		j.sink.Write(body500)
+	} else {
+		j.sink.Abort()
+	}
+	j.sink.FinishNow()
+	return true
 }
 
 // Refuse answers 503 with Retry-After to every request waiting for an
 // executor, and to every request that arrives after it, without running
 // them: for a worker that will exit because its app is stuck.
-func (a *App) Refuse() { a.queue.refuse() }
+func (a *App) Refuse() { a.refuseOnce.Do(func() { close(a.refused) }) }
 
 // AbandonRunning answers 500 to every request still inside the app, whose
 // executor is stuck: the last step before a stuck worker exits.

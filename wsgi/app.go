@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -88,19 +89,24 @@ var ErrLoad = errors.New("the application could not be loaded")
 // App is a loaded application with its executors.
 type App struct {
 	heldSets
-	queue     jobQueue
 	executors []*executor
-	wg        sync.WaitGroup
-	errorLog  *log.Logger
-	clientLog *log.Logger
-	timeout   time.Duration
-	onExc     func()
-	onBusy    func(executor int, started time.Time, method, target []byte)
-	onIdle    func(executor int)
-	watchdog  *watchdog
-	closeOnce sync.Once
-	stuck     chan struct{} // closed when the watchdog abandons a request
-	stuckOnce sync.Once
+	// idle holds the executors no request is using: a request takes one
+	// for as long as it runs (FIFO among waiting requests), and no more
+	// than --threads requests run the app at once.
+	idle       chan *executor
+	refused    chan struct{} // closed by Refuse
+	refuseOnce sync.Once
+	closing    chan struct{} // closed by Close: requests still to come are refused
+	errorLog   *log.Logger
+	clientLog  *log.Logger
+	timeout    time.Duration
+	onExc      func()
+	onBusy     func(executor int, started time.Time, method, target []byte)
+	onIdle     func(executor int)
+	watchdog   *watchdog
+	closeOnce  sync.Once
+	stuck      chan struct{} // closed when the watchdog abandons a request
+	stuckOnce  sync.Once
 }
 
 // ErrStuck is returned by Close when a request is stuck in the app: the
@@ -134,28 +140,20 @@ func Start(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{errorLog: cfg.ErrorLog, clientLog: cfg.ClientLog, timeout: cfg.Timeout, onExc: cfg.OnException,
+		idle: make(chan *executor, cfg.Threads), refused: make(chan struct{}), closing: make(chan struct{}),
 		stuck: make(chan struct{})}
 	if a.timeout > 0 && cfg.ExecutorBusy != nil && cfg.ExecutorIdle != nil {
 		a.onBusy, a.onIdle = cfg.ExecutorBusy, cfg.ExecutorIdle
 	}
 	registry = make([]*executor, cfg.Threads)
-	ready := make(chan error, cfg.Threads)
 	for i := range registry {
-		e := &executor{id: i, app: a, wake: make(chan struct{}, 1)}
+		e := &executor{id: i, app: a, c: C.gw_exec_new(C.int(i))}
+		if e.c == nil {
+			return nil, errors.New("wsgi: out of memory making executors")
+		}
 		registry[i] = e
 		a.executors = append(a.executors, e)
-		a.wg.Add(1)
-		go e.run(ready)
-	}
-	var err error
-	for range registry {
-		if e := <-ready; e != nil {
-			err = e
-		}
-	}
-	if err != nil {
-		a.Close()
-		return nil, err
+		a.idle <- e
 	}
 	if a.timeout > 0 {
 		a.watchdog = newWatchdog(a, a.timeout, cfg.OnStuck)
@@ -217,43 +215,60 @@ func boolInt(b bool) C.int {
 // Serve runs one request through the application and writes its response
 // to sink. It blocks until the response is complete; it may be called from
 // any number of goroutines, each request waiting for a free executor.
+//
+// The app runs on the calling goroutine, locked to its OS thread for the
+// request (a generator resumes on the thread that started it), so a
+// request crosses no thread to reach Python and back: the cost of serving
+// is the cost of the connection's own goroutine, plus the app's.
 func (a *App) Serve(r *Request, sink ResponseSink) {
-	j := jobPool.Get().(*job)
-	j.req, j.sink = r, sink
-	j.outcome.Store(outcomeServed)
-	j.wait(&a.queue, a.queue.push(j))
-	if j.answer(j.outcome.Load()) {
-		j.req, j.sink = nil, nil
-		jobPool.Put(j)
+	var e *executor
+	select {
+	case e = <-a.idle:
+	default:
+		select {
+		case e = <-a.idle:
+		case <-a.refused:
+			refuse(sink)
+			return
+		case <-a.closing:
+			refuse(sink)
+			return
+		}
 	}
+	runtime.LockOSThread()
+	defer func() {
+		runtime.UnlockOSThread()
+		a.idle <- e
+	}()
+	e.serve(r, sink)
 }
 
-// Close stops the executors once their current requests are done and
-// finalizes the interpreter (atexit handlers run). It must be called from
-// the goroutine that called Start, after every Serve has returned. If a
-// request is or gets stuck in the app, Close returns ErrStuck at once
-// without finalizing.
+// Close finalizes the interpreter (atexit handlers run) once the requests
+// in the app are done; requests still to come are refused (503). It must
+// be called from the goroutine that called Start, after every Serve has
+// returned. If a request is or gets stuck in the app, Close returns
+// ErrStuck at once without finalizing.
 func (a *App) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
-		// The watchdog keeps watching until the executors are done: a
+		close(a.closing)
+		// The watchdog keeps watching until every executor is back: a
 		// request that gets stuck meanwhile would otherwise hold Close
 		// for ever.
-		a.queue.close()
-		exited := make(chan struct{})
-		go func() {
-			a.wg.Wait()
-			close(exited)
-		}()
-		select {
-		case <-exited:
-		case <-a.stuck:
-			err = ErrStuck
-			return
+		for range a.executors {
+			select {
+			case <-a.idle:
+			case <-a.stuck:
+				err = ErrStuck
+				return
+			}
 		}
 		if a.watchdog != nil {
 			close(a.watchdog.stop)
 			<-a.watchdog.done
+		}
+		for _, e := range a.executors {
+			C.gw_exec_free(e.c)
 		}
 		if C.gw_finalize() != 0 {
 			err = fmt.Errorf("wsgi: Python finalization reported an error")

@@ -45,6 +45,7 @@ func (d *discard) Write(p []byte) (int, error)           { d.n += len(p); return
 func (d *discard) Flush() error                          { return nil }
 func (d *discard) HeadSent() bool                        { return false }
 func (d *discard) Abort()                                {}
+func (d *discard) FinishNow()                            {}
 func (d *discard) SendFile(*os.File, int64, int64) error { return nil }
 func (d *discard) WriteHeld(chunks [][]byte, _ interface{ Release() }) bool {
 	for _, c := range chunks {

@@ -46,6 +46,7 @@ enum {
     GW_ERROR = 2,  /* the app failed; errtext holds the traceback */
     GW_GONE = 3,   /* the client went away (a write from the app failed) */
     GW_FILE = 4,   /* head is there; send file_len bytes of file_fd from file_off, then gw_next */
+    GW_NO_THREAD = 5, /* no Python thread state could be made for the calling thread */
 };
 
 /* gw_held is a set of Python objects whose bytes a response still points
@@ -57,12 +58,13 @@ typedef struct {
     int cap;
 } gw_held;
 
-/* gw_exec is one executor's state: its Python thread state and the output
- * of its current request. Allocated by gw_exec_new, owned by one OS thread. */
+/* gw_exec is one executor's state: the output of its current request, and
+ * the thread serving it. Allocated by gw_exec_new; used by one thread at a
+ * time (the Go side hands executors out one request at a time). */
 typedef struct gw_exec {
     int id;
-    PyThreadState *ts;
-    unsigned long thread_ident; /* for PyThreadState_SetAsyncExc */
+    PyThreadState *ts;          /* the serving thread's, while a request runs */
+    unsigned long thread_ident; /* the serving thread, for PyThreadState_SetAsyncExc */
 
     /* timeouts (timeout.c); read and written with the GIL held */
     uint64_t seq;    /* the request being served */
@@ -176,6 +178,7 @@ int gw_signals_init(PyObject *module);
  * is told apart: in Go code (Go's handler) or in Python or C (faulthandler). */
 extern __thread int gw_python_thread;
 extern __thread int gw_bridge_depth;
+extern __thread PyThreadState *gw_thread_ts;
 
 /* gw_restore and gw_save are PyEval_RestoreThread and PyEval_SaveThread for
  * the bridge's entry and exit: every call from Go into Python goes through

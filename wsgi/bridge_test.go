@@ -57,6 +57,7 @@ type recorder struct {
 	sent     bool
 	failFrom int // fail writes once the body has this many bytes; 0: never
 	files    int // SendFile calls
+	finished bool
 
 	keep    bool     // WriteHeld keeps the chunks instead of copying them
 	held    [][]byte // what WriteHeld kept
@@ -97,6 +98,8 @@ func (r *recorder) SendFile(f *os.File, offset, n int64) error {
 	return err
 }
 func (r *recorder) Abort() { r.aborted = true }
+
+func (r *recorder) FinishNow() { r.finished = true }
 
 // WriteHeld copies the chunks into the body, or with keep set keeps them
 // (and release) for the test to check and release later.

@@ -254,6 +254,25 @@ static void exit_context(gw_exec *ex) {
         PyErr_Clear(); /* the app left a context of its own entered */
 }
 
+/* gw_thread_ts is the calling thread's Python thread state: made on the
+ * thread's first call into the app, kept for the thread's life (Go never
+ * ends a thread unless a goroutine exits locked to it, which those serving
+ * requests never do), and dropped with the interpreter at finalization. */
+__thread PyThreadState *gw_thread_ts;
+
+/* bind_thread takes the GIL with the calling thread's state, made on first
+ * use. A request runs on the OS thread its connection's goroutine is locked
+ * to for the request: any thread of the process, the same one for all its
+ * calls. It returns -1, the GIL not taken, if no state can be made. */
+static int bind_thread(gw_exec *ex) {
+    if (gw_thread_ts == NULL && (gw_thread_ts = gw_thread_state_new()) == NULL)
+        return -1;
+    ex->ts = gw_thread_ts;
+    gw_restore(ex->ts);
+    ex->thread_ident = PyThread_get_thread_ident();
+    return 0;
+}
+
 /* release_held drops the objects of responses the connections have
  * finished writing. */
 static void release_held(gw_held *const *released, int nreleased) {
@@ -271,7 +290,8 @@ static void release_held(gw_held *const *released, int nreleased) {
  * objects to a gw_held, until that is released. */
 int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, int64_t content_length,
             uint64_t seq, gw_held *const *released, int nreleased) {
-    gw_restore(ex->ts);
+    if (bind_thread(ex) < 0)
+        return GW_NO_THREAD;
     release_held(released, nreleased);
     ex->seq = seq;
     gw_enter(ex);
@@ -316,7 +336,8 @@ out:
  * went away) ends the iteration early; either way close() is called when
  * the response ends. */
 int gw_next(gw_exec *ex, int stop) {
-    gw_restore(ex->ts);
+    if (bind_thread(ex) < 0)
+        return GW_NO_THREAD;
     gw_enter(ex);
     release_output(ex);
     int rc;
@@ -344,34 +365,28 @@ int gw_exec_init(void) {
     return format_exception == NULL ? -1 : 0;
 }
 
-/* gw_exec_new makes an executor with its own Python thread state. It must
- * be called on the OS thread that will run the executor's requests. */
+/* gw_exec_new makes an executor: the state of one of the app's request
+ * slots (--threads), used by whichever thread serves a request in it. */
 gw_exec *gw_exec_new(int id) {
     gw_exec *ex = calloc(1, sizeof(gw_exec));
     if (ex == NULL)
         return NULL;
     ex->id = id;
     ex->declared_length = -1;
-    ex->ts = gw_thread_state_new();
-    if (ex->ts == NULL) {
-        free(ex);
-        return NULL;
-    }
-    ex->thread_ident = PyThread_get_thread_ident();
     return ex;
 }
 
-/* gw_exec_free drops the executor's objects and its thread state. It runs
- * on the executor's own thread. */
+/* gw_exec_free drops the executor's objects. It runs on a thread locked to
+ * its goroutine, with no request in the executor. */
 void gw_exec_free(gw_exec *ex) {
-    gw_restore(ex->ts);
-    release_request(ex);
-    close_result(ex);
-    Py_CLEAR(ex->ctx);
-    Py_CLEAR(ex->sr);
-    Py_CLEAR(ex->input);
-    gw_save();
-    gw_thread_state_free(ex->ts);
+    if (bind_thread(ex) == 0) {
+        release_request(ex);
+        close_result(ex);
+        Py_CLEAR(ex->ctx);
+        Py_CLEAR(ex->sr);
+        Py_CLEAR(ex->input);
+        gw_save();
+    }
     PyMem_RawFree(ex->hdrs);
     PyMem_RawFree(ex->body);
     PyMem_RawFree(ex->held);

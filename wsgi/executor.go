@@ -6,7 +6,6 @@ import "C"
 import (
 	"errors"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -14,29 +13,28 @@ import (
 	"unsafe"
 )
 
-// job is one request waiting for, or being served by, an executor.
+// job is the request an executor serves, and where its response goes.
 type job struct {
 	req  *Request
 	sink ResponseSink
-	done chan struct{}
-	// outcome says who answers once done is signalled: the executor did
-	// (outcomeServed), or the waiter must (see abandon.go).
-	outcome atomic.Int32
 }
 
-var jobPool = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
-
-// executor runs requests on one OS thread holding one Python thread state.
+// executor is one of the app's request slots (--threads): the C state of
+// the request it serves and what the watchdog and the supervisor see of it.
+// A request runs on its connection's goroutine, locked to its OS thread for
+// the request (Python's thread state is per thread: exec.c binds the
+// thread's own); the executor is whatever thread serves it meanwhile.
 type executor struct {
 	id     int
 	app    *App
-	wake   chan struct{} // a job is queued for this parked executor
 	c      *C.gw_exec
 	fields fieldBuilder
 	hdrs   []Header
+	job    job // the request in progress; cur points here while it is e's
 
 	// mu guards cur and headGiven against an app thread that calls
-	// write() or reads wsgi.input outside its request.
+	// write() or reads wsgi.input outside its request, and against the
+	// watchdog taking the request (abandon).
 	mu        sync.Mutex
 	cur       *job
 	headGiven bool
@@ -68,32 +66,15 @@ type executor struct {
 
 var errNoThreadState = errors.New("wsgi: cannot create a Python thread state for an executor")
 
-func (e *executor) run(ready chan<- error) {
-	defer e.app.wg.Done()
-	// Never unlocked: the thread holds Python's thread state for life, and
-	// exits with this goroutine.
-	runtime.LockOSThread()
-	e.c = C.gw_exec_new(C.int(e.id))
-	if e.c == nil {
-		ready <- errNoThreadState
-		return
-	}
-	ready <- nil
-	for j := e.app.queue.take(e); j != nil; j = e.app.queue.take(e) {
-		if e.serve(j) {
-			j.done <- struct{}{}
-		}
-	}
-	C.gw_exec_free(e.c)
-}
-
-// serve runs j through the app and writes its response. It reports false
-// if the watchdog abandoned j meanwhile (its waiter answers it then, and
-// the executor leaves the sink alone).
-func (e *executor) serve(j *job) bool {
-	r := j.req
+// serve runs r through the app and writes its response to sink, on the
+// calling goroutine, which the caller has locked to its OS thread. It
+// reports false if the watchdog abandoned the request meanwhile (and
+// answered it: abandon.go); the executor then leaves the sink alone.
+func (e *executor) serve(r *Request, sink ResponseSink) bool {
+	j := &e.job
 	e.fields.build(r)
 	e.mu.Lock()
+	j.req, j.sink = r, sink
 	e.cur, e.headGiven, e.bodyErr = j, false, nil
 	e.mu.Unlock()
 
@@ -121,6 +102,11 @@ func (e *executor) serve(j *job) bool {
 	if len(e.released) > 0 {
 		e.app.putFree(e.released...)
 	}
+	if rc == C.GW_NO_THREAD {
+		// Out of memory, as good as: the connection's recover answers 500.
+		e.release()
+		panic(errNoThreadState)
+	}
 	for rc == C.GW_STREAM || rc == C.GW_FILE {
 		if !e.owns(j) {
 			// abandoned mid-stream: end the iteration (close() runs)
@@ -140,6 +126,9 @@ func (e *executor) serve(j *job) bool {
 		e.enterApp(r)
 		rc = C.gw_next(e.c, stop)
 		e.leaveApp()
+		if rc == C.GW_NO_THREAD {
+			panic(errNoThreadState) // the thread made its state in gw_call
+		}
 	}
 	if !e.owns(j) {
 		return false
@@ -152,10 +141,16 @@ func (e *executor) serve(j *job) bool {
 	case C.GW_GONE:
 		j.sink.Abort()
 	}
+	e.release()
+	return true
+}
+
+// release ends e's hold on the request it served.
+func (e *executor) release() {
 	e.mu.Lock()
 	e.cur = nil
+	e.job = job{}
 	e.mu.Unlock()
-	return true
 }
 
 // enterApp marks e as inside the app with r, for the watchdog and, through

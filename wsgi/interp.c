@@ -144,6 +144,7 @@ int gw_init(const gw_config *cfg) {
     }
     gw_signals_restore();
     main_ts = gw_save();
+    gw_thread_ts = main_ts; /* the main thread's calls into the app (exec.c) use it */
     return 0;
 }
 

@@ -58,4 +58,11 @@ type ResponseSink interface {
 	// copied or dropped them and will not. chunks itself may be reused
 	// once it returns.
 	WriteHeld(chunks [][]byte, release interface{ Release() }) bool
+	// FinishNow ends the response now, with what was written to it, and
+	// closes the connection after it: for a request whose goroutine is
+	// stuck in the app and may never return. It is called from another
+	// goroutine, while the request's own goroutine keeps off the sink
+	// (it is inside the app, and checks under the executor's lock that it
+	// still owns the request before it writes).
+	FinishNow()
 }

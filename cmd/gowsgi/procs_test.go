@@ -16,18 +16,17 @@ import (
 )
 
 // TestProcsFollowCPUQuota runs the server in a cgroup limited to one CPU
-// and checks the worker's GOMAXPROCS: the CPUs the quota allows (Go's
-// runtime rounds up, to at least 2, and never above the CPUs there are)
-// plus one per executor, not the host's CPU count (issue 11, point 8). On
-// a machine of 2 CPUs both give the same number; the test tells them
-// apart where there are more.
+// and checks the worker's GOMAXPROCS: its share of the CPUs the quota
+// allows (Go's runtime rounds up, to at least 2, and never above the CPUs
+// there are) less the app's thread, not of the host's CPU count (issue 11,
+// point 8). On a machine of 2 CPUs both give the same number; the test
+// tells them apart where there are more.
 func TestProcsFollowCPUQuota(t *testing.T) {
 	group := cpuQuotaGroup(t, 1)
-	const threads = 2
 	addr := freePort(t)
 	s := &server{addr: addr}
 	s.cmd = exec.Command("sh", "-c", `echo $$ > "$1" && shift && exec "$@"`, "sh", group,
-		binary, "serve", "--bind", addr, "--chdir", "testdata", "--threads", fmt.Sprint(threads), "e2eapp:app")
+		binary, "serve", "--bind", addr, "--chdir", "testdata", "--threads", "2", "e2eapp:app")
 	s.log, s.done = &syncbuf.Buffer{}, make(chan struct{})
 	s.start(t)
 	s.waitReady(t)
@@ -38,9 +37,21 @@ func TestProcsFollowCPUQuota(t *testing.T) {
 		return m != nil
 	})
 	procs, _ := strconv.Atoi(m[1])
-	want := min(runtime.NumCPU(), 2) + threads
+	want := workerProcs(min(runtime.NumCPU(), 2), 1)
 	if procs != want {
-		t.Errorf("worker runs %d Ps in a 1-CPU cgroup on %d CPUs with --threads %d; want %d", procs, runtime.NumCPU(), threads, want)
+		t.Errorf("worker runs %d Ps in a 1-CPU cgroup on %d CPUs; want %d", procs, runtime.NumCPU(), want)
+	}
+}
+
+// TestWorkerProcs: a worker gets its share of the CPUs less one for its
+// app's thread, and never fewer than one P.
+func TestWorkerProcs(t *testing.T) {
+	for _, c := range []struct{ cpus, workers, want int }{
+		{2, 1, 1}, {2, 2, 1}, {2, 8, 1}, {8, 1, 7}, {8, 2, 3}, {8, 4, 1}, {32, 4, 7}, {4, 0, 3},
+	} {
+		if got := workerProcs(c.cpus, c.workers); got != c.want {
+			t.Errorf("workerProcs(%d CPUs, %d workers) = %d, want %d", c.cpus, c.workers, got, c.want)
+		}
 	}
 }
 

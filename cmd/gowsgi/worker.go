@@ -78,7 +78,7 @@ func runWorker(s *settings) error {
 		}
 	}
 	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelError)
-	setProcs(s.threads)
+	setProcs(s.workers)
 	app, err := wsgi.Start(wsgi.Config{
 		Spec:           s.spec,
 		PythonPath:     s.pythonPath,
@@ -222,16 +222,27 @@ func requestLimit(maxRequests, jitter int) int64 {
 	return int64(maxRequests + rand.IntN(jitter+1))
 }
 
-// setProcs gives the Go scheduler one P per CPU the process may use plus
-// one per executor, unless GOMAXPROCS is set: an executor inside the app
-// holds its P in a cgo call, and without the extra ones the connections
-// would be left fewer Ps than CPUs (measured: hello, wrk -c32, 1 worker on
-// 2 cores, 49-51k req/s with 2 Ps, 54-57k with 3). The CPUs it may use are
-// the runtime's default, which honours a cgroup CPU quota (a container
-// limited to 1 CPU on a 32-core host gets 2, not 32); runtime.NumCPU would
-// count the host's.
-func setProcs(threads int) {
+// setProcs gives the Go scheduler the worker's share of the CPUs the
+// process may use, less the one its app's thread takes, unless GOMAXPROCS
+// is set. Python runs in cgo calls, which give up their P (the scheduler
+// hands it on after 20 µs), so the app's thread is not among the Ps; and
+// every P beyond what the connections need costs CPU, not speed: when a
+// goroutine wakes and a P is idle, Go wakes a thread that spins looking
+// for work. Measured on 2 cores (make bench, wrk -c32, and one paced
+// keep-alive client): 1 worker with 1 P served Flask at 100 µs of CPU per
+// request and 9,955 req/s, with 2 Ps 114 µs and 8,273 req/s; 2 workers
+// with 1 P each, hello 57,647 req/s at 17 µs, with 2 each 36,634 at 22 µs;
+// one client at 100 requests a second cost 133 µs per request with 1 P,
+// 375 µs with 2. The CPUs counted are the runtime's default, which honours
+// a cgroup CPU quota (a container limited to 1 CPU on a 32-core host gets
+// 2, not 32); runtime.NumCPU would count the host's.
+func setProcs(workers int) {
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + threads)
+		runtime.GOMAXPROCS(workerProcs(runtime.GOMAXPROCS(0), workers))
 	}
+}
+
+// workerProcs is a worker's Ps when workers share cpus.
+func workerProcs(cpus, workers int) int {
+	return max(1, cpus/max(1, workers)-1)
 }
