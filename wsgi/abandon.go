@@ -64,7 +64,7 @@ func (a *App) Refuse() { a.refuseOnce.Do(func() { close(a.refused) }) }
 // AbandonRunning answers 500 to every request still inside the app, whose
 // executor is stuck: the last step before a stuck worker exits.
 func (a *App) AbandonRunning() {
-	for _, e := range a.executors {
+	for _, e := range a.executors() {
 		if seq, _ := e.current(); seq != 0 {
 			e.abandon(seq)
 		}

@@ -89,14 +89,9 @@ var ErrLoad = errors.New("the application could not be loaded")
 // App is a loaded application with its executors.
 type App struct {
 	heldSets
-	executors []*executor
-	// idle holds the executors no request is using: a request takes one
-	// for as long as it runs (FIFO among waiting requests), and no more
-	// than --threads requests run the app at once.
-	idle       chan *executor
+	slots
 	refused    chan struct{} // closed by Refuse
 	refuseOnce sync.Once
-	closing    chan struct{} // closed by Close: requests still to come are refused
 	errorLog   *log.Logger
 	clientLog  *log.Logger
 	timeout    time.Duration
@@ -112,9 +107,6 @@ type App struct {
 // ErrStuck is returned by Close when a request is stuck in the app: the
 // interpreter cannot be finalized, and the process should exit.
 var ErrStuck = errors.New("wsgi: a request is stuck in the application; Python was not finalized")
-
-// registry maps executor ids to executors for the C callbacks.
-var registry []*executor
 
 var started bool
 
@@ -140,20 +132,10 @@ func Start(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{errorLog: cfg.ErrorLog, clientLog: cfg.ClientLog, timeout: cfg.Timeout, onExc: cfg.OnException,
-		idle: make(chan *executor, cfg.Threads), refused: make(chan struct{}), closing: make(chan struct{}),
-		stuck: make(chan struct{})}
+		refused: make(chan struct{}), stuck: make(chan struct{})}
+	a.slots.init(cfg.Threads)
 	if a.timeout > 0 && cfg.ExecutorBusy != nil && cfg.ExecutorIdle != nil {
 		a.onBusy, a.onIdle = cfg.ExecutorBusy, cfg.ExecutorIdle
-	}
-	registry = make([]*executor, cfg.Threads)
-	for i := range registry {
-		e := &executor{id: i, app: a, c: C.gw_exec_new(C.int(i))}
-		if e.c == nil {
-			return nil, errors.New("wsgi: out of memory making executors")
-		}
-		registry[i] = e
-		a.executors = append(a.executors, e)
-		a.idle <- e
 	}
 	if a.timeout > 0 {
 		a.watchdog = newWatchdog(a, a.timeout, cfg.OnStuck)
@@ -221,24 +203,30 @@ func boolInt(b bool) C.int {
 // request crosses no thread to reach Python and back: the cost of serving
 // is the cost of the connection's own goroutine, plus the app's.
 func (a *App) Serve(r *Request, sink ResponseSink) {
-	var e *executor
-	select {
-	case e = <-a.idle:
-	default:
-		select {
-		case e = <-a.idle:
-		case <-a.refused:
-			refuse(sink)
-			return
-		case <-a.closing:
-			refuse(sink)
-			return
-		}
+	if a.enter() != nil {
+		refuse(sink)
+		return
 	}
+	var e *executor
+	defer func() { a.leave(e) }()
+	slot, ok := a.takeSlot()
+	if !ok {
+		refuse(sink)
+		return
+	}
+	e, err := a.executor()
+	if err != nil {
+		a.giveSlot(slot)
+		panic(err) // the connection answers 500
+	}
+	e.slot = slot
 	runtime.LockOSThread()
 	defer func() {
 		runtime.UnlockOSThread()
-		a.idle <- e
+		if e.slot >= 0 {
+			a.giveSlot(e.slot)
+			e.slot = -1
+		}
 	}()
 	e.serve(r, sink)
 }
@@ -251,23 +239,19 @@ func (a *App) Serve(r *Request, sink ResponseSink) {
 func (a *App) Close() error {
 	var err error
 	a.closeOnce.Do(func() {
-		close(a.closing)
-		// The watchdog keeps watching until every executor is back: a
-		// request that gets stuck meanwhile would otherwise hold Close
-		// for ever.
-		for range a.executors {
-			select {
-			case <-a.idle:
-			case <-a.stuck:
-				err = ErrStuck
-				return
-			}
+		// The watchdog keeps watching until every request has ended: one
+		// that gets stuck meanwhile would otherwise hold Close for ever.
+		select {
+		case <-a.closeSlots():
+		case <-a.stuck:
+			err = ErrStuck
+			return
 		}
 		if a.watchdog != nil {
 			close(a.watchdog.stop)
 			<-a.watchdog.done
 		}
-		for _, e := range a.executors {
+		for _, e := range a.executors() {
 			C.gw_exec_free(e.c)
 		}
 		if C.gw_finalize() != 0 {

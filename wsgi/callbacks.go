@@ -19,7 +19,7 @@ import (
 //
 //export gowsgiRead
 func gowsgiRead(id C.int, p *C.char, n C.int) C.int {
-	e := registry[id]
+	e := executorByID(id)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.cur == nil {
@@ -50,7 +50,7 @@ func gowsgiRead(id C.int, p *C.char, n C.int) C.int {
 //
 //export gowsgiWrite
 func gowsgiWrite(id C.int, p *C.char, n C.size_t) C.int {
-	e := registry[id]
+	e := executorByID(id)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	j := e.cur

@@ -19,13 +19,13 @@ type job struct {
 	sink ResponseSink
 }
 
-// executor is one of the app's request slots (--threads): the C state of
-// the request it serves and what the watchdog and the supervisor see of it.
-// A request runs on its connection's goroutine, locked to its OS thread for
-// the request (Python's thread state is per thread: exec.c binds the
-// thread's own); the executor is whatever thread serves it meanwhile.
+// executor is the C state of a request in progress, and what the watchdog
+// and the supervisor see of it (slots.go). A request runs on its
+// connection's goroutine, locked to its OS thread for the request (Python's
+// thread state is per thread: exec.c binds the thread's own).
 type executor struct {
-	id     int
+	id     int // C's name for it (gw_exec.id)
+	slot   int // the app slot its request holds, or -1
 	app    *App
 	c      *C.gw_exec
 	fields fieldBuilder
@@ -162,7 +162,7 @@ func (e *executor) enterApp(r *Request) {
 		e.entered = time.Now()
 		e.started.Store(e.entered.Add(-e.appTime).UnixNano())
 		if e.app.onBusy != nil {
-			e.app.onBusy(e.id, e.entered, r.Method, r.URI)
+			e.app.onBusy(e.slot, e.entered, r.Method, r.URI)
 		}
 	}
 	e.inApp.Store(true)
@@ -187,7 +187,7 @@ func (e *executor) leaveApp() {
 	if e.app.timeout > 0 {
 		e.appTime += time.Since(e.entered) - time.Duration(e.clientWait.Swap(0))
 		if e.app.onIdle != nil {
-			e.app.onIdle(e.id)
+			e.app.onIdle(e.slot)
 		}
 	}
 }

@@ -40,7 +40,7 @@ type interruptReq struct {
 
 func newWatchdog(a *App, timeout time.Duration, onStuck func(string)) *watchdog {
 	return &watchdog{app: a, timeout: timeout, onStuck: onStuck,
-		interrupt: make(chan interruptReq, len(a.executors)),
+		interrupt: make(chan interruptReq, 16),
 		stop:      make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -54,14 +54,17 @@ func (w *watchdog) run() {
 	}()
 	tick := time.NewTicker(min(time.Second, w.timeout/4))
 	defer tick.Stop()
-	raised := make([]uint64, len(w.app.executors)) // seq interrupted, per executor
-	stuck := make([]uint64, len(w.app.executors))  // seq reported stuck
+	var raised, stuck []uint64 // per executor: seq interrupted, seq reported stuck
 	for {
 		select {
 		case <-w.stop:
 			return
 		case now := <-tick.C:
-			for i, e := range w.app.executors {
+			all := w.app.executors()
+			for len(raised) < len(all) {
+				raised, stuck = append(raised, 0), append(stuck, 0)
+			}
+			for i, e := range all {
 				seq, started := e.current()
 				if seq == 0 || !e.inApp.Load() {
 					continue
