@@ -101,7 +101,7 @@ func serveFlags() []cli.Flag {
 		},
 		&cli.IntFlag{
 			Name: "threads", Value: 1, EnvVars: []string{"GOWSGI_THREADS"},
-			Usage: "executor threads running the application in each worker",
+			Usage: "requests that may run the application at once in each worker",
 		},
 		&cli.StringSliceFlag{
 			Name: "env", Aliases: []string{"e"}, EnvVars: []string{"GOWSGI_ENV"},
