@@ -44,6 +44,11 @@ type Config struct {
 	Virtualenv string
 	// Threads is the number of executors (threads running the app).
 	Threads int
+	// SuspendStreams lets a streamed response whose client cannot take
+	// more now give its slot to other requests while it waits; its
+	// iterable stays unadvanced, on the same thread, until the client
+	// takes more (the sink must be a Suspender).
+	SuspendStreams bool
 	// Multiprocess says whether other worker processes serve the same app
 	// (wsgi.multiprocess).
 	Multiprocess bool
@@ -90,6 +95,7 @@ var ErrLoad = errors.New("the application could not be loaded")
 type App struct {
 	heldSets
 	slots
+	suspend    bool          // Config.SuspendStreams
 	refused    chan struct{} // closed by Refuse
 	refuseOnce sync.Once
 	errorLog   *log.Logger
@@ -132,7 +138,7 @@ func Start(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{errorLog: cfg.ErrorLog, clientLog: cfg.ClientLog, timeout: cfg.Timeout, onExc: cfg.OnException,
-		refused: make(chan struct{}), stuck: make(chan struct{})}
+		suspend: cfg.SuspendStreams, refused: make(chan struct{}), stuck: make(chan struct{})}
 	a.slots.init(cfg.Threads)
 	if a.timeout > 0 && cfg.ExecutorBusy != nil && cfg.ExecutorIdle != nil {
 		a.onBusy, a.onIdle = cfg.ExecutorBusy, cfg.ExecutorIdle

@@ -113,11 +113,15 @@ func (e *executor) serve(r *Request, sink ResponseSink) bool {
 			C.gw_next(e.c, 1)
 			return false
 		}
-		var err error
-		if rc == C.GW_FILE {
+		err := e.yieldSlot(j.sink)
+		switch {
+		case err != nil:
+		case rc == C.GW_FILE:
 			err = e.sendFile(j)
-		} else if err = e.emit(j); err == nil {
-			err = j.sink.Flush()
+		default:
+			if err = e.emit(j); err == nil {
+				err = j.sink.Flush()
+			}
 		}
 		stop := C.int(0)
 		if err != nil {

@@ -37,6 +37,7 @@ type settings struct {
 	timeout         time.Duration
 	sendTimeout     time.Duration // negative: none
 	bodyBuffer      int64         // negative: none
+	suspendStreams  bool
 	env             []string
 
 	maxRequests       int
@@ -175,6 +176,11 @@ func serveFlags() []cli.Flag {
 			Name: "body-buffer", Value: 1 << 20, EnvVars: []string{"GOWSGI_BODY_BUFFER"},
 			Usage: "request bodies up to `BYTES` are read whole before the app is called; 0 to stream every body",
 		},
+		&cli.BoolFlag{
+			Name: "suspend-streams", EnvVars: []string{"GOWSGI_SUSPEND_STREAMS"},
+			Usage: "a streamed response whose client is slow gives its thread to other requests until the client takes more; " +
+				"unsafe for apps that keep thread-bound state across a generator's yields (see README)",
+		},
 		&cli.IntFlag{
 			Name: "graceful-timeout", Value: 30, EnvVars: []string{"GOWSGI_GRACEFUL_TIMEOUT"},
 			Usage: "`SECONDS` workers get to finish their requests on SIGTERM before they are killed",
@@ -312,6 +318,7 @@ func readSettings(c *cli.Context) (*settings, error) {
 		logLevel:          c.String("log-level"),
 		logJSON:           c.Bool("log-json"),
 		proxyProtocol:     c.Bool("proxy-protocol"),
+		suspendStreams:    c.Bool("suspend-streams"),
 
 		limitRequestLine:      c.Int("limit-request-line"),
 		limitRequestFields:    c.Int("limit-request-fields"),

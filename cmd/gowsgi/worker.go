@@ -84,6 +84,7 @@ func runWorker(s *settings) error {
 		PythonPath:     s.pythonPath,
 		Virtualenv:     s.virtualenv,
 		Threads:        s.threads,
+		SuspendStreams: s.suspendStreams,
 		Multiprocess:   s.workers > 1,
 		Argv:           os.Args,
 		ServerSoftware: "gowsgi/" + Version,
