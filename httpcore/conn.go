@@ -71,7 +71,9 @@ type conn struct {
 	close bool // the connection closes after the current response
 	slot  bool // holds one of srv.connSlots, given back by shut
 
-	sendBy time.Time // the write deadline armSend set last
+	sendBy time.Time   // the write deadline armSend set last
+	ahead  runAhead    // streamed response bytes the socket has not taken yet
+	piece  net.Buffers // writeBuffers' scratch
 
 	req  Request
 	body Body
@@ -87,6 +89,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.req.Conn = newConnInfo(nc)
 	c.body.c = c
 	c.resp.c = c
+	c.ahead.room.L = &c.ahead.mu
 	return c
 }
 

@@ -48,6 +48,7 @@ type ResponseWriter struct {
 	wroteHeader, headSent, chunked, bad, aborted bool
 	closeAsked, hasDate, hasServer               bool
 	finishedEarly                                bool // FinishNow ended it
+	returned                                     bool // the handler returned: finish is sending
 }
 
 // reset prepares the writer for the next response.
@@ -55,6 +56,7 @@ func (w *ResponseWriter) reset() {
 	w.code, w.length, w.written, w.err = 0, -1, 0, nil
 	w.wroteHeader, w.headSent, w.chunked, w.bad, w.aborted = false, false, false, false, false
 	w.finishedEarly = false
+	w.returned = false
 }
 
 // WriteHeader records the status line text after the version ("200 OK",
@@ -142,7 +144,8 @@ func (w *ResponseWriter) bodyBytes(n int64) (send int64, none bool) {
 }
 
 // Write adds body bytes. They are held back until flushThreshold bytes have
-// accumulated, then the head is committed and bytes are sent as they come.
+// accumulated, then the head is committed and bytes are sent as they come,
+// as Flush sends them.
 // Bytes beyond a Content-Length the handler gave are dropped and the
 // connection closes after the response. A send error (the client is gone)
 // is returned, and from then on by every call.
@@ -193,7 +196,10 @@ func (w *ResponseWriter) commitHeld() error {
 }
 
 // Flush commits the head if it has not gone out (so the body is then
-// chunked, or close-delimited for HTTP/1.0) and sends every buffered byte.
+// chunked, or close-delimited for HTTP/1.0) and sends every buffered byte:
+// what the client does not take at once goes to the run-ahead buffer (see
+// Server.StreamBuffer), and Flush waits for the client only while that is
+// full (Congested).
 func (w *ResponseWriter) Flush() error {
 	if err := w.writable(); err != nil {
 		return err
@@ -330,7 +336,7 @@ func (w *ResponseWriter) sendBody(p []byte) error {
 		if err := w.send(); err != nil {
 			return err
 		}
-		if err := w.c.write(p); err != nil {
+		if err := w.put(p); err != nil {
 			return w.fail(err)
 		}
 	}
@@ -351,12 +357,33 @@ func (w *ResponseWriter) send() error {
 	if len(w.out) == 0 {
 		return nil
 	}
-	err := w.c.write(w.out)
+	err := w.put(w.out)
 	w.out = w.out[:0]
 	if err != nil {
 		return w.fail(err)
 	}
 	return nil
+}
+
+// put sends p: while the handler runs, through the run-ahead buffer, so
+// that a client slower than the handler does not hold it; once it has
+// returned, directly, as nothing is held then (and nothing is queued:
+// finish settled first).
+func (w *ResponseWriter) put(p []byte) error {
+	if w.returned {
+		return w.c.write(p)
+	}
+	return w.c.stream(p)
+}
+
+// settle waits until the run-ahead buffer is sent, so that what is
+// written next goes out behind it, and returns the send error; a failure
+// closes the connection.
+func (w *ResponseWriter) settle() error {
+	if err := w.c.drainAhead(); err != nil && w.err == nil {
+		return w.fail(err)
+	}
+	return w.err
 }
 
 // fail records a send error; the connection closes.
@@ -372,7 +399,12 @@ func (w *ResponseWriter) fail(err error) error {
 // went out, the body error's answer replaces the handler's response (400,
 // 413, or nothing for a client that is gone).
 // A body shorter than the handler's Content-Length is logged.
+// It first waits until the run-ahead buffer is sent (the handler has
+// returned: only the connection waits), so that what it sends, and the
+// next response, go out behind it.
 func (w *ResponseWriter) finish() {
+	w.settle()
+	w.returned = true
 	switch {
 	case !w.headSent && w.c.body.failed() != nil:
 		// The client botched or abandoned its body: what the handler made

@@ -2,7 +2,6 @@ package httpcore
 
 import (
 	"io"
-	"net"
 	"time"
 )
 
@@ -58,27 +57,30 @@ func (c *conn) write(p []byte) error {
 // supports it, sendPiece bytes at a time, each piece within SendTimeout.
 // It consumes bufs (the slice and its elements are changed).
 func (c *conn) writeBuffers(bufs [][]byte) error {
-	var piece net.Buffers
+	// The connection's piece is reused, so that a call allocates nothing;
+	// it is cleared after, so as not to keep the caller's bytes alive.
+	piece := &c.piece
+	all := (*piece)[:0]
+	defer func() { clear(all[:cap(all)]); *piece = all[:0] }()
 	for len(bufs) > 0 {
-		piece = piece[:0]
+		all = all[:0]
 		for n := 0; len(bufs) > 0 && n < sendPiece; {
 			b := bufs[0]
 			if room := sendPiece - n; len(b) > room {
-				piece = append(piece, b[:room])
+				all = append(all, b[:room])
 				bufs[0] = b[room:]
 				break
 			}
-			piece = append(piece, b)
+			all = append(all, b)
 			n += len(b)
 			bufs = bufs[1:]
 		}
 		c.armSend()
-		// WriteTo consumes piece; its backing array is reused.
-		all := piece
+		// WriteTo consumes *piece; all keeps its backing array.
+		*piece = all
 		if _, err := piece.WriteTo(c.nc); err != nil {
 			return err
 		}
-		piece = all
 	}
 	return nil
 }

@@ -15,7 +15,8 @@ var errSendFileRange = errors.New("httpcore: SendFile with a negative offset or 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // SendFile sends n bytes of f, starting at offset, as response body after
-// whatever body is already buffered: it is the path for wsgi.file_wrapper.
+// whatever body is already buffered or flushed: it is the path for
+// wsgi.file_wrapper, and it waits for the client.
 // On a TCP or unix socket the bytes go from the file to the socket in the
 // kernel (sendfile(2)); over TLS they are read into a pooled buffer to be
 // encrypted. f's offset is moved, so f must not be read concurrently.
@@ -60,6 +61,11 @@ func (w *ResponseWriter) SendFile(f *os.File, offset, n int64) error {
 		w.out = append(w.out, "\r\n"...)
 	}
 	if err := w.send(); err != nil {
+		return err
+	}
+	// sendfile(2) writes to the socket itself, so what the run-ahead
+	// buffer holds must have gone first.
+	if err := w.settle(); err != nil {
 		return err
 	}
 	sent, err := w.c.sendFileBytes(f, n)

@@ -67,6 +67,20 @@ type Server struct {
 	// are released), the response is abandoned and the connection closed,
 	// without a log line.
 	SendTimeout time.Duration
+	// StreamBuffer bounds the bytes of a streamed response (Write and
+	// Flush once the head is committed) kept for a client that has not
+	// taken them yet (default 256 KiB; negative: none, and a Flush waits
+	// for the client as it did before). A Flush hands the socket what it
+	// takes at once and leaves the rest to a goroutine of the connection
+	// that sends it meanwhile, in order and under SendTimeout, so the
+	// handler goes on producing while the client receives; it waits for
+	// the client only while StreamBuffer bytes or more are unsent, and no
+	// longer than SendTimeout for a client that stalls (the Write then
+	// fails). The buffer is pooled memory held only while it has unsent
+	// bytes: at most StreamBuffer plus one chunk, itself cut at
+	// StreamBuffer. When the handler returns, the connection sends the
+	// rest before anything else. See ResponseWriter.Congested and WaitRoom.
+	StreamBuffer int64
 
 	// MaxHeaderBytes bounds the whole request head: request line and header
 	// fields (default 64 KiB). Over it: 414 while still in the request

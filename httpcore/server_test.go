@@ -28,6 +28,12 @@ func startServer(t testing.TB, h Handler, configure func(*Server)) (*Server, str
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveListener(t, l, h, configure)
+}
+
+// serveListener serves h on l for the test's duration.
+func serveListener(t testing.TB, l net.Listener, h Handler, configure func(*Server)) (*Server, string) {
+	t.Helper()
 	s := &Server{Handler: h, ServerHeader: "gowsgi", ErrorLog: log.New(io.Discard, "", 0)}
 	if configure != nil {
 		configure(s)

@@ -38,6 +38,7 @@ type settings struct {
 	sendTimeout     time.Duration // negative: none
 	bodyBuffer      int64         // negative: none
 	suspendStreams  bool
+	streamBuffer    int64 // negative: none
 	env             []string
 
 	maxRequests       int
@@ -181,6 +182,10 @@ func serveFlags() []cli.Flag {
 			Usage: "a streamed response whose client is slow gives its thread to other requests until the client takes more; " +
 				"unsafe for apps that keep thread-bound state across a generator's yields (see README)",
 		},
+		&cli.Int64Flag{
+			Name: "stream-buffer", Value: 256 << 10, EnvVars: []string{"GOWSGI_STREAM_BUFFER"},
+			Usage: "a streamed response may run `BYTES` ahead of its client before the app waits for it; 0 to wait at each chunk",
+		},
 		&cli.IntFlag{
 			Name: "graceful-timeout", Value: 30, EnvVars: []string{"GOWSGI_GRACEFUL_TIMEOUT"},
 			Usage: "`SECONDS` workers get to finish their requests on SIGTERM before they are killed",
@@ -298,6 +303,7 @@ func readSettings(c *cli.Context) (*settings, error) {
 		timeout:         seconds(c.Int("timeout")),
 		sendTimeout:     seconds(noLimitIfZero(c.Int("send-timeout"))),
 		bodyBuffer:      int64(noLimitIfZero(int(c.Int64("body-buffer")))),
+		streamBuffer:    int64(noLimitIfZero(int(c.Int64("stream-buffer")))),
 		env:             c.StringSlice("env"),
 
 		maxRequests:       c.Int("max-requests"),
@@ -332,8 +338,8 @@ func readSettings(c *cli.Context) (*settings, error) {
 	case s.threads < 1:
 		return nil, fmt.Errorf("--threads must be at least 1, got %d", s.threads)
 	case c.Int("keepalive") < 0 || c.Int("header-timeout") < 1 || c.Int("graceful-timeout") < 0 || c.Int("timeout") < 0 ||
-		c.Int("send-timeout") < 0 || c.Int64("body-buffer") < 0:
-		return nil, fmt.Errorf("--keepalive, --timeout, --graceful-timeout, --send-timeout and --body-buffer must be 0 or more and --header-timeout 1 or more")
+		c.Int("send-timeout") < 0 || c.Int64("body-buffer") < 0 || c.Int64("stream-buffer") < 0:
+		return nil, fmt.Errorf("--keepalive, --timeout, --graceful-timeout, --send-timeout, --body-buffer and --stream-buffer must be 0 or more and --header-timeout 1 or more")
 	case s.limitRequestLine < 0 || s.limitRequestFields < 1 || s.limitRequestFieldSize < 0 || s.limitRequestBody < 0:
 		return nil, fmt.Errorf("--limit-request-* values must be 0 or more (--limit-request-fields at least 1)")
 	case s.maxRequests < 0 || s.maxRequestsJitter < 0 || s.maxWorkerMemoryMB < 0 || s.maxConnections < 0 || s.backlog < 1:

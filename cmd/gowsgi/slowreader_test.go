@@ -140,3 +140,21 @@ func residentKB(t *testing.T, pid int) int {
 	t.Fatalf("no VmRSS for %d", pid)
 	return 0
 }
+
+// TestStreamBufferHoldsStalledStream checks --stream-buffer: a streamed
+// response smaller than it, to a client that stops reading, ends into the
+// connection's run-ahead buffer, so the one executor is free at once, not
+// after --send-timeout (60 s here).
+func TestStreamBufferHoldsStalledStream(t *testing.T) {
+	s := startServer(t, "bodies:app", "--threads", "1", "--stream-buffer", "67108864")
+	stalledReader(t, s.addr, "/biggen?n=20000000")
+	start := time.Now()
+	if err := fetchChecked(keepAliveClient(), fmt.Sprintf("http://%s/tuple?n=10", s.addr), 10); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	t.Logf("a request behind a stalled 20 MB stream was answered after %v", took.Round(time.Millisecond))
+	if took > 20*time.Second {
+		t.Errorf("answered after %v: the stalled stream held the executor", took)
+	}
+}

@@ -127,6 +127,7 @@ func runWorker(s *settings) error {
 		HeaderTimeout: s.headerTimeout,
 		SendTimeout:   s.sendTimeout,
 		BodyBuffer:    s.bodyBuffer,
+		StreamBuffer:  s.streamBuffer,
 		ErrorLog:      errorLog,
 
 		MaxConnections: s.maxConnections,
