@@ -24,7 +24,14 @@ const ioTimeout = 30 * time.Second
 // startServer serves h on a loopback port for the test's duration.
 func startServer(t testing.TB, h Handler, configure func(*Server)) (*Server, string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return startServerOn(t, "tcp", "127.0.0.1:0", h, configure)
+}
+
+// startServerOn serves h on a listener of network at address for the
+// test's duration, and returns the listener's address.
+func startServerOn(t testing.TB, network, address string, h Handler, configure func(*Server)) (*Server, string) {
+	t.Helper()
+	l, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
