@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -17,8 +18,10 @@ const (
 	smallBufSize = 8 << 10
 	// tailRoom is the space kept after a request head for body data and
 	// chunk framing lines (which never move the head, still referenced by
-	// the Request).
-	tailRoom = 8 << 10
+	// the Request): a chunk line fits, with room to spare. A head that
+	// leaves less of smallBufSize moves to a large buffer; most heads
+	// (under 3 KiB) stay in the small one.
+	tailRoom = maxChunkLine + 1<<10
 	// drainLimit is how much unread request body is read and discarded
 	// after the handler returns to keep the connection.
 	drainLimit = 256 << 10
@@ -53,16 +56,34 @@ var errClosing = errors.New("httpcore: server shutting down")
 // smallBufs holds the read buffers connections start with.
 var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBufSize); return &b }}
 
-// conn is one client connection, served by one goroutine. It owns the read
-// buffer the requests' slices point into and the request, body and response
-// values reused for each request.
+// conn is one client connection, served by one goroutine at a time. It owns
+// the read buffer the requests' slices point into and, while a request is
+// under way, the request, body and response values reused for each
+// request; an idle connection over a socket gives both back (see idle.go).
 type conn struct {
 	srv   *Server
 	raw   net.Conn // as accepted; what other goroutines close
 	nc    net.Conn // raw, or the TLS connection over it once start has run
 	state atomic.Int32
 
-	bufp  *[]byte // pooled read buffer; buf aliases *bufp
+	// rc is raw's descriptor when nc reads straight from it (TCP and unix
+	// sockets without TLS), for waiting without a read buffer (readIdle);
+	// nil otherwise. readable and await are c.tryRead and c.awaitRequest,
+	// bound once: binding them for each wait would allocate. rn and rerr
+	// are what tryRead read.
+	rc       syscall.RawConn
+	readable func(fd uintptr) bool
+	await    func()
+	rn       int
+	rerr     error
+	// handOff: serve runs on a goroutine of its own, which may end and
+	// leave the connection to a new one (awaitRequest); ServeConn's
+	// caller blocks instead.
+	handOff bool
+
+	info *ConnInfo // shared by the connection's requests
+
+	bufp  *[]byte // pooled read buffer, nil while idle; buf aliases *bufp
 	buf   []byte
 	large bool // buf came from srv.largeBufs
 	r, w  int  // unread data is buf[r:w]
@@ -71,61 +92,84 @@ type conn struct {
 	close bool // the connection closes after the current response
 	slot  bool // holds one of srv.connSlots, given back by shut
 
-	sendBy time.Time   // the write deadline armSend set last
-	ahead  runAhead    // streamed response bytes the socket has not taken yet
-	piece  net.Buffers // writeBuffers' scratch
+	sendBy time.Time                // the write deadline armSend set last
+	ahead  atomic.Pointer[runAhead] // streamed response bytes the socket has not taken yet; nil until the first
+	piece  net.Buffers              // writeBuffers' scratch
 
-	req  Request
-	body Body
-	resp ResponseWriter
+	// The current request, body and response (takeRequestState); nil
+	// while the connection is idle.
+	*requestState
 }
 
-// newConn prepares nc for serving.
+// newConn prepares nc for serving. A connection that can wait without a
+// read buffer (rc) takes one when its first bytes arrive, or to read a
+// PROXY header.
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, raw: nc, nc: nc}
-	c.bufp = smallBufs.Get().(*[]byte)
-	c.buf = *c.bufp
-	c.req.Body = &c.body
-	c.req.Conn = newConnInfo(nc)
-	c.body.c = c
-	c.resp.c = c
-	c.ahead.room.L = &c.ahead.mu
+	if s.TLSConfig == nil {
+		c.rc = rawConnOf(nc)
+	}
+	if c.rc != nil {
+		c.readable, c.await = c.tryRead, c.awaitRequest
+	}
+	if c.rc == nil || s.ProxyProtocol {
+		c.getBuf()
+	}
+	c.info = newConnInfo(nc)
 	return c
 }
 
-// serve reads and answers requests until the connection must close.
+// serve serves the connection from its start until it must close.
 func (c *conn) serve() {
-	defer c.shut()
 	if !c.start() {
+		c.shut()
 		return
 	}
-	for {
-		err := c.readHead()
-		if err == nil && c.srv.LimitRequestBody > 0 && c.req.ContentLength > c.srv.LimitRequestBody {
-			err = errBodyTooLarge
-		}
-		if err != nil {
-			var pe *protoError
-			if errors.As(err, &pe) {
-				c.replyError(pe)
-				c.closeGently()
-			}
+	c.serveRequests()
+}
+
+// serveRequests reads and answers requests until the connection must
+// close. A connection served on a goroutine of its own waits for the next
+// request with nothing buffered in waitIdle, which may hand it to a new
+// goroutine; otherwise readHead waits.
+func (c *conn) serveRequests() {
+	for c.serveRequest() {
+		if c.w == 0 && c.rc != nil && c.handOff && !c.waitIdle() {
 			return
 		}
-		c.serveRequest()
-		// A response that said keep-alive is followed by a wait for the
-		// next request even if Shutdown began meanwhile: the client may
-		// have sent it already. That request is answered with
-		// "Connection: close" (commit), and an idle connection is closed
-		// by its keep-alive deadline.
-		if c.close {
-			if !c.body.finished() {
-				c.closeGently()
-			}
-			return
-		}
-		c.nextRequest()
 	}
+	c.shut()
+}
+
+// serveRequest reads and answers one request; it reports whether the
+// connection can carry another.
+func (c *conn) serveRequest() bool {
+	err := c.readHead()
+	if err == nil && c.srv.LimitRequestBody > 0 && c.req.ContentLength > c.srv.LimitRequestBody {
+		err = errBodyTooLarge
+	}
+	if err != nil {
+		var pe *protoError
+		if errors.As(err, &pe) {
+			c.replyError(pe)
+			c.closeGently()
+		}
+		return false
+	}
+	c.answer()
+	// A response that said keep-alive is followed by a wait for the next
+	// request even if Shutdown began meanwhile: the client may have sent
+	// it already. That request is answered with "Connection: close"
+	// (commit), and an idle connection is closed by its keep-alive
+	// deadline.
+	if c.close {
+		if !c.body.finished() {
+			c.closeGently()
+		}
+		return false
+	}
+	c.nextRequest()
+	return true
 }
 
 // start runs what comes before the first request, the PROXY header and the
@@ -181,15 +225,27 @@ func (c *conn) shut() {
 	c.state.Store(stateClosed)
 	c.nc.Close()
 	c.srv.untrack(c)
-	c.resp.release()
+	if c.requestState != nil {
+		c.resp.release()
+		c.putRequestState()
+	}
 	c.putBuf()
 	if c.slot {
 		c.srv.releaseSlot()
 	}
 }
 
-// putBuf returns the read buffer to its pool.
+// getBuf takes a small read buffer.
+func (c *conn) getBuf() {
+	c.bufp = smallBufs.Get().(*[]byte)
+	c.buf, c.large = *c.bufp, false
+}
+
+// putBuf returns the read buffer, if any, to its pool.
 func (c *conn) putBuf() {
+	if c.bufp == nil {
+		return
+	}
 	if c.large {
 		c.srv.largeBufs.Put(c.bufp)
 	} else {
@@ -213,7 +269,7 @@ func (c *conn) swapBuf() {
 }
 
 // readHead reads until buf[0:] holds a complete request head and parses it
-// into c.req; c.r is left at the start of the body.
+// into c.req, taking a request state; c.r is left at the start of the body.
 func (c *conn) readHead() error {
 	s := c.srv
 	limit := s.maxHeaderBytes() + 2 // one leading empty line is allowed
@@ -282,10 +338,7 @@ func (c *conn) readHead() error {
 			}
 			return errHeadTooLarge
 		}
-		if c.w == len(c.buf) {
-			c.swapBuf()
-		}
-		n, err := c.nc.Read(c.buf[c.w:])
+		n, err := c.read()
 		if n > 0 && c.w == 0 {
 			if !c.activate() {
 				return errClosing
@@ -297,6 +350,18 @@ func (c *conn) readHead() error {
 			return err
 		}
 	}
+}
+
+// read reads more of a request head into the buffer; with nothing
+// buffered over a socket, it waits holding no buffer (readIdle).
+func (c *conn) read() (int, error) {
+	if c.w == 0 && c.rc != nil {
+		return c.readIdle()
+	}
+	if c.w == len(c.buf) {
+		c.swapBuf()
+	}
+	return c.nc.Read(c.buf[c.w:])
 }
 
 // activate marks a new connection active as its first request starts
@@ -340,6 +405,9 @@ func (c *conn) parseHead(end, reqLineEnd, limit int) error {
 	}
 	c.count++
 	c.r, c.base = end, end
+	if c.requestState == nil {
+		c.takeRequestState()
+	}
 	return parseHead(&c.req, c.buf[:end])
 }
 
@@ -353,9 +421,9 @@ func (c *conn) nextRequest() {
 	}
 }
 
-// serveRequest runs the handler for c.req, ends its response and reads
-// whatever body it left unread.
-func (c *conn) serveRequest() {
+// answer runs the handler for c.req, ends its response and reads whatever
+// body it left unread.
+func (c *conn) answer() {
 	c.body.reset(&c.req)
 	c.resp.reset()
 	// A body that failed to arrive whole is answered by finish.

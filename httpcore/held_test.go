@@ -67,7 +67,7 @@ func dialSmallWindow(t testing.TB, addr string) net.Conn {
 		})
 		return errors.Join(err, serr)
 	}}
-	return dialTest(t, &d, addr)
+	return dialTest(t, &d, "tcp", addr)
 }
 
 // heldHandler answers every request with a body of size bytes given to

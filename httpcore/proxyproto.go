@@ -36,7 +36,7 @@ const (
 // c.buf[:c.w] holding only the bytes after it. An untrusted peer's bytes
 // are left alone unless they start a PROXY header.
 func (c *conn) readProxyHeader() error {
-	trusted := c.srv.ProxyTrust == nil || c.srv.ProxyTrust(c.req.Conn.RemoteIP)
+	trusted := c.srv.ProxyTrust == nil || c.srv.ProxyTrust(c.info.RemoteIP)
 	var v1, v2 bool
 	for {
 		var more1, more2 bool
@@ -188,7 +188,7 @@ func (c *conn) readProxyV2() error {
 
 // setProxyAddrs makes the connection's addresses those of a PROXY header.
 func (c *conn) setProxyAddrs(src, dst netip.AddrPort) {
-	info := c.req.Conn
+	info := c.info
 	info.RemoteIP = src.Addr().Unmap()
 	info.RemoteAddr = info.RemoteIP.AppendTo(nil)
 	info.RemotePort = strconv.AppendUint(nil, uint64(src.Port()), 10)

@@ -26,14 +26,14 @@ var connInfoHandler = HandlerFunc(func(w *ResponseWriter, r *Request) {
 // a trusted and an untrusted peer.
 func dialFrom(t testing.TB, local, addr string) net.Conn {
 	t.Helper()
-	return dialTest(t, &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}, addr)
+	return dialTest(t, &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}, "tcp", addr)
 }
 
-// dialTest connects to addr with d, closes the connection when the test
-// ends, and bounds its I/O by ioTimeout.
-func dialTest(t testing.TB, d *net.Dialer, addr string) net.Conn {
+// dialTest connects to addr on network with d, closes the connection when
+// the test ends, and bounds its I/O by ioTimeout.
+func dialTest(t testing.TB, d *net.Dialer, network, addr string) net.Conn {
 	t.Helper()
-	nc, err := d.Dial("tcp", addr)
+	nc, err := d.Dial(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func (c *conn) stream(p []byte) error {
 	if bound == 0 {
 		return c.write(p)
 	}
-	a := &c.ahead
+	a := c.runAhead()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.err == nil && !a.running {
@@ -127,11 +127,23 @@ func (c *conn) stream(p []byte) error {
 	return a.err
 }
 
+// runAhead returns the connection's run-ahead buffer, made on first use:
+// only a connection that streams pays for one.
+func (c *conn) runAhead() *runAhead {
+	a := c.ahead.Load()
+	if a == nil {
+		a = &runAhead{}
+		a.room.L = &a.mu
+		c.ahead.Store(a)
+	}
+	return a
+}
+
 // writeNow writes what the socket takes of p without waiting, and returns
 // how many bytes it took; a connection that is not a socket (TLS) takes
 // none this way. a.mu is held and the writer is not running.
 func (c *conn) writeNow(p []byte) (int, error) {
-	a := &c.ahead
+	a := c.ahead.Load()
 	if !a.rawSet {
 		a.rawSet = true
 		if sc, ok := c.nc.(syscall.Conn); ok {
@@ -178,7 +190,7 @@ func (a *runAhead) queue(p []byte) {
 // aheadStep at a time under SendTimeout, until it is empty or a write
 // fails, then gives its blocks back and stops.
 func (c *conn) writeAhead() {
-	a := &c.ahead
+	a := c.ahead.Load()
 	a.mu.Lock()
 	for a.err == nil && len(a.blocks) > 0 {
 		n, size := 0, 0
@@ -227,7 +239,10 @@ func putBlocks(blocks []*[]byte) {
 // drainAhead waits until the writer has sent every queued byte, or failed,
 // and returns the connection's send error.
 func (c *conn) drainAhead() error {
-	a := &c.ahead
+	a := c.ahead.Load()
+	if a == nil {
+		return nil
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for a.running {
@@ -245,7 +260,10 @@ func (c *conn) drainAhead() error {
 // once).
 func (w *ResponseWriter) Congested() bool {
 	bound := w.c.srv.streamBuffer()
-	a := &w.c.ahead
+	a := w.c.ahead.Load()
+	if a == nil {
+		return false
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.congested(bound)
@@ -267,7 +285,10 @@ func (a *runAhead) congested(bound int) bool {
 // writes to the response meanwhile.
 func (w *ResponseWriter) WaitRoom() error {
 	bound := w.c.srv.streamBuffer()
-	a := &w.c.ahead
+	a := w.c.ahead.Load()
+	if a == nil {
+		return w.err
+	}
 	a.mu.Lock()
 	for a.congested(bound) {
 		a.room.Wait()

@@ -84,7 +84,10 @@ func startStreamServer(t testing.TB, h Handler, configure func(*Server)) (*Serve
 // unsent returns the bytes waiting in the run-ahead buffer of w's
 // connection.
 func unsent(w *ResponseWriter) int {
-	a := &w.c.ahead
+	a := w.c.ahead.Load()
+	if a == nil {
+		return 0
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.pending
@@ -209,9 +212,13 @@ func TestStreamStalledClient(t *testing.T) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for c := range s.conns {
-			c.ahead.mu.Lock()
-			full := c.ahead.pending >= defaultStreamBuffer || c.ahead.err != nil
-			c.ahead.mu.Unlock()
+			a := c.ahead.Load()
+			if a == nil {
+				continue
+			}
+			a.mu.Lock()
+			full := a.pending >= defaultStreamBuffer || a.err != nil
+			a.mu.Unlock()
 			if full {
 				return true
 			}
@@ -443,12 +450,16 @@ func TestStreamKeepAlive(t *testing.T) {
 			}
 			s.mu.Lock()
 			for c := range s.conns {
-				c.ahead.mu.Lock()
-				if len(c.ahead.blocks) != 0 || c.ahead.pending != 0 || c.ahead.running {
-					t.Errorf("an idle connection holds %d run-ahead blocks, %d bytes (writer running: %v)",
-						len(c.ahead.blocks), c.ahead.pending, c.ahead.running)
+				a := c.ahead.Load()
+				if a == nil {
+					continue
 				}
-				c.ahead.mu.Unlock()
+				a.mu.Lock()
+				if len(a.blocks) != 0 || a.pending != 0 || a.running {
+					t.Errorf("an idle connection holds %d run-ahead blocks, %d bytes (writer running: %v)",
+						len(a.blocks), a.pending, a.running)
+				}
+				a.mu.Unlock()
 			}
 			s.mu.Unlock()
 		})

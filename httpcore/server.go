@@ -282,6 +282,7 @@ func (s *Server) Serve(l net.Listener) error {
 		// begun: its client is sending, so it is served, not dropped.
 		if c := s.track(nc, true); c != nil {
 			c.slot = s.connSlots != nil
+			c.handOff = true
 			go c.serve()
 		} else {
 			s.releaseSlot()

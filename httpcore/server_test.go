@@ -24,7 +24,14 @@ const ioTimeout = 30 * time.Second
 // startServer serves h on a loopback port for the test's duration.
 func startServer(t testing.TB, h Handler, configure func(*Server)) (*Server, string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return startServerOn(t, "tcp", "127.0.0.1:0", h, configure)
+}
+
+// startServerOn serves h on a listener of network at address for the
+// test's duration, and returns the listener's address.
+func startServerOn(t testing.TB, network, address string, h Handler, configure func(*Server)) (*Server, string) {
+	t.Helper()
+	l, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -750,5 +757,27 @@ func TestRefusedBodyResponseSurvives(t *testing.T) {
 	}
 	if resp.StatusCode != 413 {
 		t.Errorf("status %d, want 413", resp.StatusCode)
+	}
+}
+
+// TestSmallHeadsStayInSmallBuffer: a request head of a few hundred bytes
+// (or up to 3 KiB) is served from the connection's small read buffer; only
+// a larger one moves to a large buffer (before, every head did: the space
+// kept after a head was the whole small buffer, so each request paid two
+// copies and held 72 KiB).
+func TestSmallHeadsStayInSmallBuffer(t *testing.T) {
+	large := make(chan bool, 1)
+	_, addr := startServer(t, HandlerFunc(func(w *ResponseWriter, r *Request) {
+		large <- w.c.large
+		w.WriteHeader([]byte("200 OK"), nil)
+	}), nil)
+	for _, c := range []struct {
+		pad       int
+		wantLarge bool
+	}{{0, false}, {200, false}, {2800, false}, {6000, true}} {
+		exchange(t, addr, "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: "+strings.Repeat("p", c.pad)+"\r\nConnection: close\r\n\r\n")
+		if got := <-large; got != c.wantLarge {
+			t.Errorf("head with %d bytes of padding: large buffer %v, want %v", c.pad, got, c.wantLarge)
+		}
 	}
 }

@@ -49,7 +49,7 @@ func startShutdown(t testing.TB, s *Server) <-chan error {
 // connection and returns it with its reader.
 func keptAlive(t testing.TB, addr string) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	nc := dialTest(t, &net.Dialer{}, addr)
+	nc := dialTest(t, &net.Dialer{}, "tcp", addr)
 	br := bufio.NewReader(nc)
 	if resp := roundTrip(t, nc, br, "/first"); connection(resp) == "close" {
 		t.Fatalf("first response closes the connection")

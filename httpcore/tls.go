@@ -59,7 +59,7 @@ func (c *conn) handshake() error {
 	if err := tc.Handshake(); err != nil {
 		return err
 	}
-	c.req.Conn.TLS = true
+	c.info.TLS = true
 	return nil
 }
 
