@@ -30,13 +30,13 @@ func TestContextVarsPerRequest(t *testing.T) {
 	}
 }
 
-// TestStreamWithContextAcrossSuspension: with --threads 1 and
+// TestFlaskStreamWithContextAcrossSuspension: with --threads 1 and
 // --suspend-streams, a Flask stream (stream_with_context) to a client that
 // stops reading is suspended while other Flask streams run on the one
 // slot; each chunk of every stream, the suspended one included once its
 // client reads on, names its own request. (Without --suspend-streams the
 // quick requests wait for the stalled stream's --send-timeout.)
-func TestStreamWithContextAcrossSuspension(t *testing.T) {
+func TestFlaskStreamWithContextAcrossSuspension(t *testing.T) {
 	s := startServer(t, "flaskstream:app", "--threads", "1", "--suspend-streams", "--stream-buffer", "16384")
 	const chunks = 2000 // 16 MB: more than the socket buffers take
 	slow := stalledReader(t, s.addr, fmt.Sprintf("/s?id=slow&n=%d", chunks))
