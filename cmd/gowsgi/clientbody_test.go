@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,5 +103,52 @@ func TestTimeoutCountsOnlyTimeInTheApp(t *testing.T) {
 	resp, body := c.response(t, "POST")
 	if resp.StatusCode != 200 || strings.TrimSpace(body) != fmt.Sprint(size) {
 		t.Errorf("a slow upload over %v with --timeout 1: %d %q", time.Since(start).Round(time.Second), resp.StatusCode, body)
+	}
+}
+
+// TestTricklingStreamedBodyIsCut: a body larger than --body-buffer streams
+// to the app, and once 5 s have passed since it began it must have come at
+// 1 KiB/s on average; a client that trickles it (a byte every 100 ms after
+// the first 4 KiB) is cut as the client's fault (nothing but the server's
+// own answer, one line in the log, no traceback), well before --timeout,
+// and the one slot serves the next client.
+func TestTricklingStreamedBodyIsCut(t *testing.T) {
+	t.Setenv("UPLOAD_DIR", t.TempDir())
+	s := startServer(t, "upload:app", "--threads", "1", "--body-buffer", "1024", "--timeout", "60")
+	c := s.dial(t)
+	const size = 1 << 20
+	c.send(t, fmt.Sprintf("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s", size, strings.Repeat("b", 4096)))
+	start := time.Now()
+	cut := make(chan time.Duration, 1)
+	go func() {
+		// the scenario: a client sending one byte every 100 ms until the
+		// server stops taking them
+		for time.Since(start) < 40*time.Second {
+			if _, err := c.Write([]byte("b")); err != nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		cut <- time.Since(start)
+	}()
+	c.SetReadDeadline(time.Now().Add(40 * time.Second))
+	if resp, err := http.ReadResponse(c.r, nil); err == nil {
+		if resp.StatusCode < 400 {
+			t.Errorf("a trickled body was answered %d", resp.StatusCode)
+		}
+		resp.Body.Close()
+	}
+	took := time.Since(start)
+	c.Close()
+	<-cut
+	t.Logf("a trickling body was cut after %v", took.Round(100*time.Millisecond))
+	if took < 4*time.Second || took > 20*time.Second {
+		t.Errorf("cut after %v, want about 5 s (the minimum rate applies from 5 s)", took)
+	}
+	if code, body := s.get(t, "/pid"); code != 200 || body == "" {
+		t.Errorf("the next request: %d %q", code, body)
+	}
+	if log := s.serverLog(); strings.Contains(log, "Traceback") {
+		t.Errorf("a client's trickle was logged as an app error:\n%s", log)
 	}
 }
