@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net/http"
@@ -55,7 +54,7 @@ func TestFlaskStreamWithContextAcrossSuspension(t *testing.T) {
 		checkChunks(t, id, string(body), 5)
 	}
 	slow.SetReadDeadline(time.Now().Add(60 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(slow), nil)
+	resp, err := http.ReadResponse(slow.r, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
