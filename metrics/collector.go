@@ -21,7 +21,21 @@ var (
 		"Worker processes that ended while the server ran, by cause.", []string{"cause"}, nil)
 	exceptionsDesc = prometheus.NewDesc("gowsgi_python_exceptions_total",
 		"Exceptions from the application that failed a request (answered 500 or broke the response).", nil, nil)
+	waitDesc = prometheus.NewDesc("gowsgi_request_wait_seconds",
+		"Time a request waited for a thread of its worker (--threads) before the application was called.", nil, nil)
+	waitingDesc = prometheus.NewDesc("gowsgi_requests_waiting",
+		"Requests waiting for a thread of their worker (--threads).", nil, nil)
+	backlogDesc = prometheus.NewDesc("gowsgi_listen_backlog",
+		"Connections waiting to be accepted on each listener (the listen backlog's depth).", []string{"listener"}, nil)
+	backlogMaxDesc = prometheus.NewDesc("gowsgi_listen_backlog_max",
+		"How many connections may wait to be accepted on each listener (--backlog, capped by net.core.somaxconn).", []string{"listener"}, nil)
 )
+
+// descs lists every metric the collector may send.
+var descs = []*prometheus.Desc{
+	requestsDesc, durationDesc, inFlightDesc, workersDesc, restartsDesc, exceptionsDesc,
+	waitDesc, waitingDesc, backlogDesc, backlogMaxDesc,
+}
 
 // collector is a prometheus.Collector that turns a prefork.Snapshot, taken
 // at each scrape, into constant metrics.
@@ -31,7 +45,7 @@ type collector struct {
 
 // Describe implements prometheus.Collector.
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{requestsDesc, durationDesc, inFlightDesc, workersDesc, restartsDesc, exceptionsDesc} {
+	for _, d := range descs {
 		ch <- d
 	}
 }
@@ -42,15 +56,28 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for i, n := range s.Responses {
 		ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(n), strconv.Itoa(i+1)+"xx")
 	}
-	buckets := make(map[float64]uint64, len(s.Duration.Bounds))
-	for i, bound := range s.Duration.Bounds {
-		buckets[bound] = s.Duration.Counts[i]
-	}
-	ch <- prometheus.MustNewConstHistogram(durationDesc, s.Duration.Count, s.Duration.Sum, buckets)
+	ch <- histogram(durationDesc, s.Duration)
+	ch <- histogram(waitDesc, s.Wait)
 	ch <- prometheus.MustNewConstMetric(inFlightDesc, prometheus.GaugeValue, float64(s.InFlight))
+	ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(s.Waiting))
 	ch <- prometheus.MustNewConstMetric(workersDesc, prometheus.GaugeValue, float64(s.Workers))
 	for cause, n := range s.Restarts {
 		ch <- prometheus.MustNewConstMetric(restartsDesc, prometheus.CounterValue, float64(n), cause)
 	}
 	ch <- prometheus.MustNewConstMetric(exceptionsDesc, prometheus.CounterValue, float64(s.Exceptions))
+	for _, l := range s.Listeners {
+		if l.Known {
+			ch <- prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(l.Queued), l.Name)
+			ch <- prometheus.MustNewConstMetric(backlogMaxDesc, prometheus.GaugeValue, float64(l.Limit), l.Name)
+		}
+	}
+}
+
+// histogram makes a Prometheus histogram of h.
+func histogram(d *prometheus.Desc, h prefork.Histogram) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(h.Bounds))
+	for i, bound := range h.Bounds {
+		buckets[bound] = h.Counts[i]
+	}
+	return prometheus.MustNewConstHistogram(d, h.Count, h.Sum, buckets)
 }

@@ -27,10 +27,22 @@ func testSnapshot(n uint64) prefork.Snapshot {
 			Count:  5,
 			Sum:    12.5,
 		},
+		Wait: prefork.Histogram{
+			Bounds: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+			Counts: []uint64{6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7},
+			Count:  7,
+			Sum:    0.25,
+		},
 		InFlight:   7,
+		Waiting:    3,
 		Exceptions: 2,
 		Workers:    4,
 		Restarts:   map[string]uint64{"crash": 1, "reload": 0, "scale_down": 2},
+		Listeners: []prefork.ListenerStats{
+			{Name: "127.0.0.1:8000", Known: true, Queued: 5, Limit: 2048},
+			{Name: "unix:/run/app.sock", Known: true, Queued: 0, Limit: 128},
+			{Name: "fd://3"}, // unknown: no series
+		},
 	}
 }
 
@@ -110,6 +122,10 @@ func TestScrape(t *testing.T) {
 		"gowsgi_workers":                  dto.MetricType_GAUGE,
 		"gowsgi_worker_restarts_total":    dto.MetricType_COUNTER,
 		"gowsgi_python_exceptions_total":  dto.MetricType_COUNTER,
+		"gowsgi_request_wait_seconds":     dto.MetricType_HISTOGRAM,
+		"gowsgi_requests_waiting":         dto.MetricType_GAUGE,
+		"gowsgi_listen_backlog":           dto.MetricType_GAUGE,
+		"gowsgi_listen_backlog_max":       dto.MetricType_GAUGE,
 	}
 	for name, typ := range types {
 		if f, ok := families[name]; !ok || f.GetType() != typ {
@@ -135,6 +151,11 @@ func TestScrape(t *testing.T) {
 		{"gowsgi_worker_restarts_total", "cause", "reload", 0},
 		{"gowsgi_worker_restarts_total", "cause", "scale_down", 2},
 		{"gowsgi_python_exceptions_total", "", "", 2},
+		{"gowsgi_requests_waiting", "", "", 3},
+		{"gowsgi_listen_backlog", "listener", "127.0.0.1:8000", 5},
+		{"gowsgi_listen_backlog", "listener", "unix:/run/app.sock", 0},
+		{"gowsgi_listen_backlog_max", "listener", "127.0.0.1:8000", 2048},
+		{"gowsgi_listen_backlog_max", "listener", "unix:/run/app.sock", 128},
 	}
 	for _, v := range values {
 		if got := value(t, families, v.name, v.label, v.labelValue); got != v.want {
@@ -142,6 +163,13 @@ func TestScrape(t *testing.T) {
 		}
 	}
 
+	if n := len(families["gowsgi_listen_backlog"].GetMetric()); n != 2 {
+		t.Errorf("%d gowsgi_listen_backlog series, want 2 (none for a listener of unknown backlog)", n)
+	}
+	if w := families["gowsgi_request_wait_seconds"].GetMetric()[0].GetHistogram(); w.GetSampleCount() != 7 || w.GetSampleSum() != 0.25 ||
+		w.GetBucket()[4].GetCumulativeCount() != 6 || w.GetBucket()[5].GetCumulativeCount() != 7 {
+		t.Errorf("wait histogram %v", w)
+	}
 	h := families["gowsgi_request_duration_seconds"].GetMetric()[0].GetHistogram()
 	if h.GetSampleCount() != 5 || h.GetSampleSum() != 12.5 {
 		t.Errorf("histogram count %d, sum %v; want 5, 12.5", h.GetSampleCount(), h.GetSampleSum())

@@ -6,6 +6,18 @@ import (
 	"syscall"
 )
 
+// unlinkedFile creates a file in os.TempDir(), named after pattern as
+// os.CreateTemp does, and removes its name at once: it lives as long as a
+// descriptor of it is open, in this process or a worker that inherited it.
+func unlinkedFile(pattern string) (*os.File, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	return f, nil
+}
+
 // passableFile returns a close-on-exec duplicate of c's descriptor, named
 // name, that can be handed to exec.Cmd.ExtraFiles any number of times.
 //

@@ -134,6 +134,13 @@ func runTestWorker() int {
 	for _, ln := range listeners {
 		serving.Go(func() { srv.Serve(ln) })
 	}
+	if err := HandleDumps(func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "dump of worker %d pid %d\n", WorkerID(), os.Getpid())
+		return err
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, "test worker:", err)
+		return 1
+	}
 	if err := NotifyReady(); err != nil {
 		fmt.Fprintln(os.Stderr, "test worker:", err)
 		return 1
@@ -176,8 +183,11 @@ func runTestWorker() int {
 // resident memory grow by bloatSize. "/executor/N" marks executor N busy
 // with the request (ExecutorBusy), sends the headers, and, given
 // ?hold=DURATION, marks it idle after that long and sends "done"; without
-// it, it stays busy for an hour, as an executor stuck in C code. It records
-// every request on the scoreboard, and every response with RecordResponse.
+// it, it stays busy for an hour, as an executor stuck in C code.
+// "/wait?d=DURATION" waits that long between BeginWait and EndWait, as a
+// request waiting for a slot of the application does. It records every
+// request on the scoreboard, and every response with RecordResponse. A
+// worker answers a dump request with "dump of worker ID pid PID".
 func testHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/stuck", func(w http.ResponseWriter, r *http.Request) {
@@ -221,6 +231,12 @@ func testHandler() http.Handler {
 	mux.HandleFunc("/status/{code}", func(w http.ResponseWriter, r *http.Request) {
 		code, _ := strconv.Atoi(r.PathValue("code"))
 		w.WriteHeader(code)
+	})
+	mux.HandleFunc("/wait", func(w http.ResponseWriter, r *http.Request) {
+		d, _ := time.ParseDuration(r.URL.Query().Get("d"))
+		BeginWait()
+		time.Sleep(d) // the scenario: every slot is busy this long
+		EndWait(d)
 	})
 	mux.HandleFunc("/exception", func(w http.ResponseWriter, r *http.Request) {
 		RecordException()

@@ -1,18 +1,21 @@
 package prefork
 
 import (
+	"sync/atomic"
 	"time"
 )
 
-// Workers count their responses, the time each took and the application's
-// exceptions in their scoreboard slots (RecordResponse, RecordException);
-// Supervisor.Metrics adds them up over every worker, live or gone.
+// Workers count their responses, the time each took, the time requests
+// waited for a slot of the application and the application's exceptions in
+// their scoreboard slots (RecordResponse, BeginWait and EndWait,
+// RecordException); Supervisor.Metrics adds them up over every worker, live
+// or gone.
 
 // statusClasses is the number of status classes counted: 1xx to 5xx.
 const statusClasses = 5
 
-// durationBounds are the upper bounds of the response-duration histogram's
-// buckets, Prometheus's default buckets.
+// durationBounds are the upper bounds of the buckets of the histograms of
+// response durations and of waits, Prometheus's default buckets.
 var durationBounds = [...]time.Duration{
 	5 * time.Millisecond,
 	10 * time.Millisecond,
@@ -53,15 +56,46 @@ func RecordException() {
 	}
 }
 
+// BeginWait records in this worker's scoreboard slot that a request has
+// begun waiting for a slot of the application (--threads). Pair each call
+// with EndWait. Like RecordResponse it is cheap, safe for concurrent use and
+// does nothing outside a worker.
+func BeginWait() {
+	if s := inherited().board; s != nil {
+		s.waiting.Add(1)
+	}
+}
+
+// EndWait records that a request begun with BeginWait has stopped waiting,
+// after waited: it got its slot, or was refused. Supervisor.Metrics counts
+// waited in Snapshot.Wait. Like BeginWait it is cheap and safe for
+// concurrent use.
+func EndWait(waited time.Duration) {
+	if s := inherited().board; s != nil {
+		s.endWait(waited)
+	}
+}
+
 // recordResponse records a response; see RecordResponse.
 func (s *slot) recordResponse(status int, d time.Duration) {
 	if status >= 100 && status < 100*(statusClasses+1) {
 		s.responses[status/100-1].Add(1)
 	}
-	s.durations[durationBucket(d)].Add(1)
+	observe(&s.durations, &s.durationSum, d)
+}
+
+// endWait records a wait that ended; see EndWait.
+func (s *slot) endWait(waited time.Duration) {
+	observe(&s.waits, &s.waitSum, waited)
+	s.waiting.Add(-1)
+}
+
+// observe counts d in a histogram's buckets and adds it to its sum.
+func observe(buckets *[durationBuckets]atomic.Uint64, sum *atomic.Uint64, d time.Duration) {
+	buckets[durationBucket(d)].Add(1)
 	// Microseconds: a sum of nanoseconds over every response of a busy,
 	// long-lived server could overflow.
-	s.durationSum.Add(uint64((max(d, 0) + time.Microsecond/2) / time.Microsecond))
+	sum.Add(uint64((max(d, 0) + time.Microsecond/2) / time.Microsecond))
 }
 
 // durationBucket returns the index of the histogram bucket d falls in: the
@@ -81,6 +115,8 @@ type counters struct {
 	durations   [durationBuckets]uint64
 	durationSum uint64 // microseconds
 	exceptions  uint64
+	waits       [durationBuckets]uint64
+	waitSum     uint64 // microseconds
 }
 
 // add adds the current values of s's counters to c.
@@ -90,9 +126,11 @@ func (c *counters) add(s *slot) {
 	}
 	for i := range c.durations {
 		c.durations[i] += s.durations[i].Load()
+		c.waits[i] += s.waits[i].Load()
 	}
 	c.durationSum += s.durationSum.Load()
 	c.exceptions += s.exceptions.Load()
+	c.waitSum += s.waitSum.Load()
 }
 
 // Snapshot is a supervisor's metrics at one moment. Its counters add up
@@ -107,9 +145,17 @@ type Snapshot struct {
 	// Duration is the histogram of those responses' durations.
 	Duration Histogram
 
+	// Wait is the histogram of the time requests waited for a slot of the
+	// application (BeginWait to EndWait).
+	Wait Histogram
+
 	// InFlight is the number of requests begun (BeginRequest) and not yet
 	// ended (EndRequest) in the live workers.
 	InFlight int
+
+	// Waiting is the number of requests waiting for a slot of the
+	// application (BeginWait, not yet EndWait) in the live workers.
+	Waiting int
 
 	// Exceptions counts the RecordException calls of workers.
 	Exceptions uint64
@@ -132,8 +178,13 @@ type Snapshot struct {
 	//   - "max_requests": recycled because it called Retire;
 	//   - "reload": stopped by a reload (SIGHUP or WatchPaths): the old
 	//     generation after a reload, the new one after a failed reload;
-	//   - "scale_down": stopped by SIGTTOU.
+	//   - "scale_down": stopped by SIGTTOU or SetWorkers;
+	//   - "kill": stopped by KillWorker.
 	Restarts map[string]uint64
+
+	// Listeners describes the queue of connections waiting to be accepted
+	// on each of Supervisor.Listeners, in order.
+	Listeners []ListenerStats
 }
 
 // Histogram is a cumulative histogram, in the shape Prometheus exposes.
@@ -148,39 +199,41 @@ type Histogram struct {
 // goroutine, while Run runs or not; the counters keep their totals from one
 // Run to the next.
 func (s *Supervisor) Metrics() Snapshot {
+	listeners := listenerStats(s.Listeners)
 	s.reg.mu.Lock()
 	defer s.reg.mu.Unlock()
 	total := s.reg.retired
-	inFlight := 0
+	inFlight, waiting := 0, 0
 	for _, w := range s.reg.workers {
 		total.add(w.board)
 		inFlight += max(int(w.board.inFlight.Load()), 0)
+		waiting += max(int(w.board.waiting.Load()), 0)
 	}
-	snap := Snapshot{
+	return Snapshot{
 		Responses:  total.responses,
-		Duration:   total.histogram(),
+		Duration:   histogram(&total.durations, total.durationSum),
+		Wait:       histogram(&total.waits, total.waitSum),
 		InFlight:   inFlight,
+		Waiting:    waiting,
 		Exceptions: total.exceptions,
 		Workers:    len(s.reg.workers),
-		Restarts:   make(map[string]uint64, len(causes)),
+		Restarts:   s.reg.restartCounts(),
+		Listeners:  listeners,
 	}
-	for _, c := range causes {
-		snap.Restarts[string(c)] = s.reg.restarts[c]
-	}
-	return snap
 }
 
-// histogram converts the duration counters to a cumulative Histogram.
-func (c *counters) histogram() Histogram {
+// histogram converts the counts of a histogram's buckets (not cumulative)
+// and their sum in microseconds to a cumulative Histogram.
+func histogram(buckets *[durationBuckets]uint64, sum uint64) Histogram {
 	h := Histogram{
 		Bounds: make([]float64, len(durationBounds)),
 		Counts: make([]uint64, len(durationBounds)),
-		Sum:    float64(c.durationSum) / 1e6,
+		Sum:    float64(sum) / 1e6,
 	}
 	for i, bound := range durationBounds {
-		h.Count += c.durations[i]
+		h.Count += buckets[i]
 		h.Bounds[i], h.Counts[i] = bound.Seconds(), h.Count
 	}
-	h.Count += c.durations[len(durationBounds)]
+	h.Count += buckets[len(durationBounds)]
 	return h
 }

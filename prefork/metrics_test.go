@@ -188,7 +188,7 @@ func TestHistogram(t *testing.T) {
 	var c counters
 	c.durations[0], c.durations[3], c.durations[11] = 2, 5, 1
 	c.durationSum = 12_345_678
-	h := c.histogram()
+	h := histogram(&c.durations, c.durationSum)
 	wantCounts := []uint64{2, 2, 2, 7, 7, 7, 7, 7, 7, 7, 7}
 	wantBounds := []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 	if !slices.Equal(h.Counts, wantCounts) || !slices.Equal(h.Bounds, wantBounds) || h.Count != 8 || h.Sum != 12.345678 {
@@ -221,7 +221,7 @@ func TestMetricsKeepsExitedWorkersCounts(t *testing.T) {
 	if live.Workers != 1 || live.InFlight != 1 || live.Responses[3] != 1 || live.Exceptions != 1 || live.Duration.Count != 1 {
 		t.Errorf("with the worker live: %+v", live)
 	}
-	s.reg.remove(w, causeCrash)
+	s.reg.remove(w, causeCrash, "exit status 2")
 	gone := s.Metrics()
 	if gone.Workers != 0 || gone.InFlight != 0 || gone.Responses != live.Responses || gone.Exceptions != 1 || gone.Duration.Count != 1 || gone.Duration.Sum != live.Duration.Sum {
 		t.Errorf("after the worker was removed: %+v", gone)

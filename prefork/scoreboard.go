@@ -47,6 +47,9 @@ type slot struct {
 	durations   [durationBuckets]atomic.Uint64 // responses by durationBucket (not cumulative)
 	durationSum atomic.Uint64                  // of response durations, in microseconds
 	exceptions  atomic.Uint64                  // RecordException calls
+	waits       [durationBuckets]atomic.Uint64 // waits for an app slot by durationBucket (not cumulative); see EndWait
+	waitSum     atomic.Uint64                  // of those waits, in microseconds
+	waiting     atomic.Int32                   // requests waiting for an app slot now
 
 	executors [maxExecutors]executorSlot // the request each executor runs; see ExecutorBusy
 }
@@ -75,11 +78,10 @@ const slotSize = int(unsafe.Sizeof(slot{}))
 // newSlot creates a zeroed slot, maps it for the supervisor (read-only) and
 // returns the file to pass to the worker; the caller closes the file.
 func newSlot() (*slot, *os.File, error) {
-	f, err := os.CreateTemp("", "gowsgi-scoreboard-*")
+	f, err := unlinkedFile("gowsgi-scoreboard-*")
 	if err != nil {
 		return nil, nil, err
 	}
-	os.Remove(f.Name())
 	if err := f.Truncate(int64(slotSize)); err != nil {
 		f.Close()
 		return nil, nil, err
@@ -314,18 +316,25 @@ func (s *Supervisor) Stats() []WorkerStats {
 	defer s.reg.mu.Unlock()
 	stats := make([]WorkerStats, 0, len(s.reg.workers))
 	for _, w := range s.reg.workers {
-		st := w.board.read()
-		rss, _ := residentMemory(w.proc.Pid)
-		stats = append(stats, WorkerStats{
-			ID:           w.id,
-			PID:          w.proc.Pid,
-			Requests:     st.requests,
-			Request:      st.request,
-			RequestStart: st.start,
-			RSS:          rss,
-		})
+		stats = append(stats, w.stats())
 	}
 	return stats
+}
+
+// stats reads w's scoreboard slot and resident memory. Its slot must stay
+// mapped meanwhile: the caller holds the registry's lock, or is the loop,
+// which alone removes workers.
+func (w *worker) stats() WorkerStats {
+	st := w.board.read()
+	rss, _ := residentMemory(w.proc.Pid)
+	return WorkerStats{
+		ID:           w.id,
+		PID:          w.proc.Pid,
+		Requests:     st.requests,
+		Request:      st.request,
+		RequestStart: st.start,
+		RSS:          rss,
+	}
 }
 
 // registry is the list of live workers that Stats and Metrics read from
@@ -337,6 +346,7 @@ type registry struct {
 	workers  []*worker
 	retired  counters         // the counters of every removed worker, added up
 	restarts map[cause]uint64 // removed workers by why they ended
+	recent   []Restart        // the latest restarts, oldest first, at most maxRecentRestarts
 }
 
 // add makes a new worker visible to Stats and Metrics.
@@ -347,20 +357,17 @@ func (r *registry) add(w *worker) {
 }
 
 // remove takes a reaped worker out of the registry, keeps its counters in
-// the retired totals, counts it as a restart for c (unless c is ""), unmaps
-// its slot, and returns log attributes naming the request it was serving,
-// if any. All of that happens under the lock, so Metrics never sees the
-// worker's counts twice or not at all.
-func (r *registry) remove(w *worker, c cause) []any {
+// the retired totals, counts it as a restart for c (unless c is ""), which
+// ended as how says, unmaps its slot, and returns log attributes naming the
+// request it was serving, if any. All of that happens under the lock, so
+// Metrics never sees the worker's counts twice or not at all.
+func (r *registry) remove(w *worker, c cause, how string) []any {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.workers = slices.DeleteFunc(r.workers, func(v *worker) bool { return v == w })
 	r.retired.add(w.board)
 	if c != "" {
-		if r.restarts == nil {
-			r.restarts = make(map[cause]uint64)
-		}
-		r.restarts[c]++
+		r.countRestart(w, c, how)
 	}
 	st := w.board.read()
 	w.board.unmap()

@@ -28,6 +28,7 @@ type worker struct {
 	id       int
 	proc     *os.Process
 	board    *slot        // the supervisor's read-only mapping of the worker's scoreboard slot
+	dumpFile *os.File     // the worker's dump file (dump.go)
 	lastBeat atomic.Int64 // when the last heartbeat arrived, in Unix nanoseconds
 
 	role         role
@@ -46,6 +47,9 @@ type worker struct {
 	recycleCause cause   // recycleFor, for Metrics
 	replacement  *worker // the standby that will replace this worker, if starting
 	replaces     *worker // for a standby started by a recycle: the worker it replaces
+
+	dumpWaiters []func([]byte, error) // the Dumps waiting for the worker's answer
+	dumpAsked   time.Time             // when the worker was asked for it
 }
 
 // event is something a worker's watcher goroutines report to the loop.
@@ -83,9 +87,15 @@ func (a *arbiter) spawn(id int, r role) (*worker, error) {
 		return nil, fmt.Errorf("prefork: scoreboard for worker %d: %w", id, err)
 	}
 	defer boardFile.Close()
+	dumpFile, err := unlinkedFile("gowsgi-dump-*")
+	if err != nil {
+		board.unmap()
+		return nil, fmt.Errorf("prefork: dump file for worker %d: %w", id, err)
+	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		board.unmap()
+		dumpFile.Close()
 		return nil, fmt.Errorf("prefork: readiness pipe for worker %d: %w", id, err)
 	}
 	readyFD := firstInheritedFD + len(a.listeners)
@@ -97,11 +107,12 @@ func (a *arbiter) spawn(id int, r role) (*worker, error) {
 			envListenFDs + "=" + strconv.Itoa(len(a.listeners)),
 			envReadyFD + "=" + strconv.Itoa(readyFD),
 			envScoreboardFD + "=" + strconv.Itoa(readyFD+1),
+			envDumpFD + "=" + strconv.Itoa(readyFD+2),
 		}),
 		// Stdin is /dev/null: several workers reading one terminal fight over it.
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,
-		ExtraFiles:  slices.Concat(a.listeners, []*os.File{pw, boardFile}),
+		ExtraFiles:  slices.Concat(a.listeners, []*os.File{pw, boardFile, dumpFile}),
 		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: a.credential},
 	}
 	err = cmd.Start()
@@ -109,10 +120,11 @@ func (a *arbiter) spawn(id int, r role) (*worker, error) {
 	if err != nil {
 		pr.Close()
 		board.unmap()
+		dumpFile.Close()
 		return nil, fmt.Errorf("prefork: cannot start worker %d: %w", id, err)
 	}
 	now := time.Now()
-	wk := &worker{id: id, proc: cmd.Process, board: board, role: r, started: now, bootDeadline: now.Add(a.bootTimeout)}
+	wk := &worker{id: id, proc: cmd.Process, board: board, dumpFile: dumpFile, role: r, started: now, bootDeadline: now.Add(a.bootTimeout)}
 	a.workers = append(a.workers, wk)
 	a.reg.add(wk)
 	a.log.Info("worker started", "worker", id, "pid", wk.proc.Pid)
@@ -160,6 +172,8 @@ func (a *arbiter) readMessages(w *worker, r *os.File) {
 				w.lastBeat.Store(time.Now().UnixNano())
 			case msgRetire:
 				a.post(retireEvent{w})
+			case msgDumped:
+				a.post(dumpedEvent{w})
 			}
 		}
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -74,7 +75,8 @@ type Supervisor struct {
 
 	Log *slog.Logger // nil: slog.Default()
 
-	reg registry // the live workers, for Stats, and the exited ones' totals, for Metrics
+	reg     registry                // the live workers, for Stats, and the exited ones' totals, for Metrics
+	running atomic.Pointer[arbiter] // the Run in progress, for the control methods (control.go)
 
 	// Knobs for this package's tests, which cannot wait for the real
 	// values; zero means the constant.
@@ -83,7 +85,8 @@ type Supervisor struct {
 }
 
 // arbiter is the state of one Run. Only the loop's goroutine touches it,
-// except events and done, through which watcher goroutines report, and reg,
+// except events and done, through which watcher goroutines report, commands
+// and done, through which the control methods reach the loop, and reg,
 // which Stats reads.
 type arbiter struct {
 	log              *slog.Logger
@@ -101,10 +104,12 @@ type arbiter struct {
 	onReopenLogs     func()
 	reg              *registry
 
-	target    int       // how many active workers to keep: Workers, changed by TTIN and TTOU
+	started   time.Time // when Run started
+	target    int       // how many active workers to keep: Workers, changed by TTIN, TTOU and SetWorkers
 	workers   []*worker // every worker not yet reaped, in order of start
 	events    chan event
 	signals   chan os.Signal
+	commands  chan command         // from the control methods
 	done      chan struct{}        // closed when Run returns
 	failures  int                  // workers in a row that died before ready, before any was
 	everReady bool                 // a worker has served: failures no longer stop Run
@@ -142,6 +147,9 @@ type arbiter struct {
 //     gracefully, never the last.
 //   - SIGUSR1 is passed on to every worker (which must handle it: its
 //     default action ends a process), then OnReopenLogs is called.
+//
+// The control methods (Status, Reload, SetWorkers, Stop, ReopenLogs,
+// KillWorker, Dump) are handled on the same loop, between signals.
 //
 // A worker is recycled, that is replaced by a new one which, once ready,
 // lets the old one stop gracefully, when it calls Retire or when its
@@ -183,6 +191,8 @@ func (s *Supervisor) Run() error {
 		return err
 	}
 	defer a.close()
+	s.running.Store(a)
+	defer s.running.Store(nil)
 	defer func() {
 		for _, f := range s.Listeners {
 			if err := removeSocketFile(f.Name()); err != nil {
@@ -234,9 +244,11 @@ func (s *Supervisor) newArbiter() (*arbiter, error) {
 		maxRestartDelay:  orDefault(s.maxRestartDelay, maxRestartDelay),
 		onReopenLogs:     s.OnReopenLogs,
 		reg:              &s.reg,
+		started:          time.Now(),
 		target:           s.Workers,
 		events:           make(chan event, 2*s.Workers),
 		signals:          make(chan os.Signal, 8),
+		commands:         make(chan command),
 		done:             make(chan struct{}),
 		slots:            make(map[int]*slotBackoff),
 		nextTick:         time.Now().Add(tickInterval),
@@ -298,6 +310,9 @@ func (a *arbiter) close() {
 	for _, f := range a.listeners {
 		f.Close()
 	}
+	for _, w := range a.workers {
+		w.dumpFile.Close()
+	}
 }
 
 // loop handles signals, worker events and deadlines until the workers are
@@ -320,6 +335,8 @@ func (a *arbiter) loop() error {
 			a.handleSignal(sig)
 		case ev := <-a.events:
 			ev.apply(a)
+		case cmd := <-a.commands:
+			cmd(a)
 		case now := <-timer.C:
 			a.checkDeadlines(now)
 		}
@@ -398,6 +415,7 @@ func (a *arbiter) checkDeadlines(now time.Time) {
 		a.checkStuck(now)
 		a.checkMemory()
 		a.retryRecycles()
+		a.expireDumps(now)
 	}
 }
 
@@ -490,7 +508,9 @@ func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error)
 	if w.timedOut {
 		how = fmt.Sprintf("not ready within %v, %s", a.bootTimeout, how)
 	}
-	attrs := append([]any{"worker", w.id, "pid", w.proc.Pid, "status", how}, a.reg.remove(w, a.exitCause(w, state))...)
+	a.answerDumps(w, nil, fmt.Errorf("prefork: worker %d (pid %d) exited before it answered: %s", w.id, w.proc.Pid, how))
+	w.dumpFile.Close()
+	attrs := append([]any{"worker", w.id, "pid", w.proc.Pid, "status", how}, a.reg.remove(w, a.exitCause(w, state), how)...)
 	if w.killedFor != "" {
 		attrs = append(attrs, "killed_for", w.killedFor)
 	}

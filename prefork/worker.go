@@ -23,12 +23,13 @@ const ExitStuck = 70
 
 // The environment a Supervisor gives each worker. The inherited descriptors
 // are the listeners, from firstInheritedFD on, then the readiness pipe, then
-// the scoreboard slot.
+// the scoreboard slot, then the dump file.
 const (
 	envWorkerID      = "GOWSGI_WORKER_ID"     // the worker's number; see WorkerID
 	envListenFDs     = "GOWSGI_LISTEN_FDS"    // how many listeners were passed
 	envReadyFD       = "GOWSGI_READY_FD"      // write end of the readiness pipe
 	envScoreboardFD  = "GOWSGI_SCOREBOARD_FD" // the worker's scoreboard slot; see scoreboard.go
+	envDumpFD        = "GOWSGI_DUMP_FD"       // the worker's dump file; see dump.go
 	firstInheritedFD = 3                      // the first descriptor after stdin, stdout, stderr
 )
 
@@ -38,6 +39,7 @@ const (
 	msgReady     byte = 1 // the worker serves; the first message
 	msgHeartbeat byte = 2 // the worker's Go runtime is alive; every heartbeatInterval after msgReady
 	msgRetire    byte = 3 // the worker asks to be recycled
+	msgDumped    byte = 4 // the worker has written the dump asked for; see dump.go
 )
 
 // heartbeatInterval is how often a ready worker sends msgHeartbeat.
@@ -81,14 +83,16 @@ type inheritance struct {
 	listeners []net.Listener
 	ready     *os.File // write end of the readiness pipe
 	board     *slot    // the worker's scoreboard slot, nil if it could not be mapped
+	dump      *os.File // the worker's dump file
 	err       error
 }
 
 // inherited takes over the descriptors the Supervisor passed, once per
 // process: it wraps the listeners as net.Listeners (which hold close-on-exec
 // duplicates, so the originals are closed), maps the scoreboard slot and
-// closes its descriptor, and marks the readiness pipe close-on-exec, so that
-// processes the application starts hold none of them. It
+// closes its descriptor, and marks the readiness pipe and the dump file
+// close-on-exec, so that processes the application starts hold none of
+// them. It
 // also removes the supervisor's variables from the environment, so that a
 // gowsgi the application starts is not taken for a worker.
 var inherited = sync.OnceValue(func() *inheritance {
@@ -107,11 +111,16 @@ var inherited = sync.OnceValue(func() *inheritance {
 	if err != nil {
 		return &inheritance{err: err}
 	}
-	for _, k := range []string{envWorkerID, envListenFDs, envReadyFD, envScoreboardFD} {
+	dumpFD, err := envInt(envDumpFD)
+	if err != nil {
+		return &inheritance{err: err}
+	}
+	for _, k := range []string{envWorkerID, envListenFDs, envReadyFD, envScoreboardFD, envDumpFD} {
 		os.Unsetenv(k)
 	}
 	syscall.CloseOnExec(readyFD)
-	in := &inheritance{ready: os.NewFile(uintptr(readyFD), "readiness pipe")}
+	syscall.CloseOnExec(dumpFD)
+	in := &inheritance{ready: os.NewFile(uintptr(readyFD), "readiness pipe"), dump: os.NewFile(uintptr(dumpFD), "dump file")}
 	// Without its scoreboard a worker still serves: the supervisor only
 	// loses sight of its requests.
 	in.board, _ = mapSlot(boardFD)

@@ -77,6 +77,12 @@ type Config struct {
 	// process. Neither may block.
 	ExecutorBusy func(executor int, started time.Time, method, target []byte)
 	ExecutorIdle func(executor int)
+	// WaitBegin and WaitEnd, if both set, are called on a request's
+	// goroutine around its wait for a slot (one of Threads): WaitBegin
+	// before it waits, WaitEnd once it has its slot, or was refused (see
+	// Refuse), with how long it waited. Neither may block.
+	WaitBegin func()
+	WaitEnd   func(waited time.Duration)
 	// OnStuck is called (from another goroutine) when a request is still
 	// inside the app a few seconds after RequestTimeout was due: its thread
 	// is in C code or asleep (maybe holding the GIL), where no exception
@@ -104,6 +110,8 @@ type App struct {
 	onExc      func()
 	onBusy     func(executor int, started time.Time, method, target []byte)
 	onIdle     func(executor int)
+	waitBegin  func()
+	waitEnd    func(waited time.Duration)
 	watchdog   *watchdog
 	closeOnce  sync.Once
 	stuck      chan struct{} // closed when the watchdog abandons a request
@@ -143,6 +151,9 @@ func Start(cfg Config) (*App, error) {
 	if a.timeout > 0 && cfg.ExecutorBusy != nil && cfg.ExecutorIdle != nil {
 		a.onBusy, a.onIdle = cfg.ExecutorBusy, cfg.ExecutorIdle
 	}
+	if cfg.WaitBegin != nil && cfg.WaitEnd != nil {
+		a.waitBegin, a.waitEnd = cfg.WaitBegin, cfg.WaitEnd
+	}
 	if a.timeout > 0 {
 		a.watchdog = newWatchdog(a, a.timeout, cfg.OnStuck)
 		go a.watchdog.run()
@@ -162,6 +173,7 @@ func initInterpreter(cfg *Config) error {
 			C.free(p)
 		}
 	}()
+	tracebackFD := newTracebackFile(cfg.ErrorLog)
 	argv := cfg.Argv
 	if len(argv) == 0 {
 		argv = []string{os.Args[0]}
@@ -186,6 +198,9 @@ func initInterpreter(cfg *Config) error {
 		home:            cstr(pythonHome),
 		hop_by_hop:      cstr(strings.Join(hopbyhop.Names, "\n")),
 		environ_keys:    cstr(strings.Join(environKeys(), "\n")),
+
+		traceback_fd:     C.int(tracebackFD),
+		traceback_signal: C.int(tracebackSignal),
 	}
 	if C.gw_init(&c) != 0 {
 		return ErrLoad
@@ -215,7 +230,7 @@ func (a *App) Serve(r *Request, sink ResponseSink) {
 	}
 	var e *executor
 	defer func() { a.leave(e) }()
-	slot, ok := a.takeSlot()
+	slot, ok := a.waitForSlot()
 	if !ok {
 		refuse(sink)
 		return

@@ -79,16 +79,20 @@ def _resolve(spec):
     return obj
 
 
-def _install_faulthandler():
+def _install_faulthandler(traceback_fd, traceback_signal):
     # A crash in C or Python code (SIGSEGV...) prints every thread's Python
     # traceback before Go's handler ends the worker; SIGUSR2 prints them and
-    # goes on (the watchdog's report on a request stuck outside bytecode).
-    # seal_signals puts a router in front of faulthandler, so that a fault in
-    # Go code still reaches Go's handler (a nil dereference is a panic Go may
-    # recover), and keeps these handlers the server's.
+    # goes on (the watchdog's report on a request stuck outside bytecode);
+    # traceback_signal writes them to traceback_fd and goes on (Go's
+    # WriteTracebacks, which reads them back). seal_signals puts a router in
+    # front of faulthandler, so that a fault in Go code still reaches Go's
+    # handler (a nil dereference is a panic Go may recover), and keeps these
+    # handlers the server's.
     faulthandler.enable(file=sys.stderr, all_threads=True)
     faulthandler.register(signal.SIGUSR2, file=sys.stderr, all_threads=True, chain=False)
-    _gowsgi.seal_signals()
+    if traceback_fd >= 0:
+        faulthandler.register(traceback_signal, file=traceback_fd, all_threads=True, chain=False)
+    _gowsgi.seal_signals(traceback_signal)
 
 
 def _caller():
@@ -119,8 +123,8 @@ def _guard_signals():
     _signal.signal = guarded_signal
 
 
-def boot(spec, pythonpath, virtualenv):
-    _install_faulthandler()
+def boot(spec, pythonpath, virtualenv, traceback_fd, traceback_signal):
+    _install_faulthandler(traceback_fd, traceback_signal)
     _guard_signals()
     sys.executable = _real_executable()
     if hasattr(sys, "_base_executable"):

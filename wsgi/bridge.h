@@ -115,6 +115,8 @@ typedef struct {
     const char *home; /* PyConfig.home, or "" to let Python find its prefix */
     const char *hop_by_hop; /* field names start_response refuses, separated by '\n' */
     const char *environ_keys; /* keys to intern, separated by '\n'; gw_field.key indexes them */
+    int traceback_fd;     /* faulthandler writes every thread's traceback here (-1: nowhere) ... */
+    int traceback_signal; /* ... on this signal (WriteTracebacks) */
 } gw_config;
 
 /* interp.c */

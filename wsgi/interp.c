@@ -73,7 +73,8 @@ static int boot(const gw_config *cfg) {
         PyErr_SetString(PyExc_RuntimeError, "boot module defines no boot()");
         return -1;
     }
-    gw_app = PyObject_CallFunction(fn, "sss", cfg->spec, cfg->pythonpath, cfg->virtualenv);
+    gw_app = PyObject_CallFunction(fn, "sssii", cfg->spec, cfg->pythonpath, cfg->virtualenv, cfg->traceback_fd,
+                                   cfg->traceback_signal);
     return gw_app == NULL ? -1 : 0;
 }
 

@@ -5,8 +5,8 @@
  * Kept signals. Before Python starts, the dispositions of the signals the
  * server keeps (its own, given by Go, and SIGPIPE and SIGXFSZ, ignored here
  * as python3 ignores them) are recorded; once the boot module has set up
- * faulthandler, its handlers (the faults, and SIGUSR2, the watchdog's dump)
- * are recorded too. A Python attempt to take one is refused by boot.py's
+ * faulthandler, its handlers (the faults, SIGUSR2, the watchdog's dump, and
+ * the signal of WriteTracebacks) are recorded too. A Python attempt to take one is refused by boot.py's
  * guard on _signal.signal; any other change (C code calling sigaction) is
  * undone once the app is loaded, and then every second while it serves.
  * Each attempt is reported to Go, once.
@@ -107,10 +107,16 @@ static void route_fault(int sig, siginfo_t *info, void *uc) {
     call_handler(&go_fault[sig], sig, info, uc);
 }
 
-/* seal_signals is called by the boot module once faulthandler is enabled
- * and registered for SIGUSR2: it puts route_fault in front of faulthandler
- * and records these handlers as the server's. */
-static PyObject *seal_signals(PyObject *self, PyObject *unused) {
+/* seal_signals(traceback_signal) is called by the boot module once
+ * faulthandler is enabled and registered for SIGUSR2 and traceback_signal:
+ * it puts route_fault in front of faulthandler and records these handlers
+ * as the server's. */
+static PyObject *seal_signals(PyObject *self, PyObject *args) {
+    int traceback_signal;
+    if (!PyArg_ParseTuple(args, "i:seal_signals", &traceback_signal))
+        return NULL;
+    if (traceback_signal <= 0 || traceback_signal >= NSIG)
+        return PyErr_Format(PyExc_ValueError, "signal %d out of range", traceback_signal);
     struct sigaction route;
     memset(&route, 0, sizeof route);
     route.sa_sigaction = route_fault;
@@ -127,6 +133,7 @@ static PyObject *seal_signals(PyObject *self, PyObject *unused) {
         record(sig);
     }
     record(SIGUSR2);
+    record(traceback_signal);
     Py_RETURN_NONE;
 }
 
@@ -217,7 +224,7 @@ void gw_signals_release(void) {
 }
 
 static PyMethodDef signals_methods[] = {
-    {"seal_signals", seal_signals, METH_NOARGS, "Front faulthandler and keep the server's handlers."},
+    {"seal_signals", seal_signals, METH_VARARGS, "Front faulthandler and keep the server's handlers."},
     {"refuse_signal", refuse_signal, METH_VARARGS, "Report an attempt to take a kept signal."},
     {"kept_signals", kept_signals, METH_NOARGS, "The signal numbers the server keeps."},
     {NULL, NULL, 0, NULL},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // At most --threads requests run the app at once: each holds one of the
@@ -130,4 +131,16 @@ func (a *App) closeSlots() <-chan struct{} {
 		}
 	}
 	return s.ended
+}
+
+// waitForSlot is takeSlot, reported to Config.WaitBegin and WaitEnd.
+func (a *App) waitForSlot() (slot int, ok bool) {
+	if a.waitBegin == nil {
+		return a.takeSlot()
+	}
+	a.waitBegin()
+	start := time.Now()
+	slot, ok = a.takeSlot()
+	a.waitEnd(time.Since(start))
+	return slot, ok
 }

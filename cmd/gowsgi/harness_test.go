@@ -25,24 +25,39 @@ var binary string
 
 // TestMain builds the binary under test, or with GOWSGI_TEST_BINARY set
 // uses that one (make test-matrix: gowsgi built against another CPython; a
-// relative path is taken from this package's directory).
+// relative path is taken from this package's directory). The servers the
+// tests start put their default control sockets in a directory of the
+// tests' own (XDG_RUNTIME_DIR), not in this one.
 func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+// runTests is TestMain's work, with its clean-up deferred.
+func runTests(m *testing.M) int {
+	runtimeDir, err := os.MkdirTemp("", "gowsgi-test-run")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(runtimeDir)
+	os.Setenv("XDG_RUNTIME_DIR", runtimeDir)
 	if b := os.Getenv("GOWSGI_TEST_BINARY"); b != "" {
 		// not for the servers the tests start: GOWSGI_ is their settings
 		os.Unsetenv("GOWSGI_TEST_BINARY")
 		abs, err := filepath.Abs(b)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			return 1
 		}
 		binary = abs
-		os.Exit(m.Run())
+		return m.Run()
 	}
 	dir, err := os.MkdirTemp("", "gowsgi-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
+	defer os.RemoveAll(dir)
 	// --user tests run workers as nobody, who must be able to exec it.
 	os.Chmod(dir, 0o755)
 	binary = filepath.Join(dir, "gowsgi")
@@ -50,11 +65,9 @@ func TestMain(m *testing.M) {
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building gowsgi:", err)
-		os.Exit(1)
+		return 1
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return m.Run()
 }
 
 // server is a running bin/gowsgi serve.

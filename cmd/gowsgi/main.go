@@ -30,6 +30,7 @@ func main() {
 		Commands: []*cli.Command{
 			serveCommand(),
 			checkCommand(),
+			ctlCommand(),
 			versionCommand(),
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {
@@ -45,6 +46,9 @@ func main() {
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = usageError
+		for _, sub := range c.Subcommands {
+			sub.OnUsageError = subcommandUsageError(c.Name)
+		}
 	}
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintf(os.Stderr, "gowsgi: %v\n", err)
@@ -60,4 +64,12 @@ func usageError(c *cli.Context, err error, _ bool) error {
 		help = "gowsgi " + c.Command.Name + " --help"
 	}
 	return cli.Exit(fmt.Sprintf("%v (see %s)", err, help), 2)
+}
+
+// subcommandUsageError reports a bad flag of a subcommand of parent (gowsgi
+// ctl status --bogus) as usageError does.
+func subcommandUsageError(parent string) cli.OnUsageErrorFunc {
+	return func(c *cli.Context, err error, _ bool) error {
+		return cli.Exit(fmt.Sprintf("%v (see gowsgi %s %s --help)", err, parent, c.Command.Name), 2)
+	}
 }

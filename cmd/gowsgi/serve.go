@@ -89,6 +89,13 @@ func runParent(s *settings) error {
 		defer srv.Close()
 		log.Info("serving metrics", "address", "http://"+ln.Addr().String()+"/metrics")
 	}
+	ctl, err := openControl(s, sup, log)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	if ctl != nil {
+		defer ctl.Close()
+	}
 	if s.reload {
 		sup.WatchPaths = watchPaths(s)
 		log.Info("reloading on changes", "paths", sup.WatchPaths)

@@ -53,6 +53,8 @@ type settings struct {
 	reload            bool
 	rootPath          string
 	metricsBind       string
+	controlSocket     string // "" for the default path
+	noControlSocket   bool
 	accessLogfile     string
 	accessLogFormat   string
 	errorLogfile      string
@@ -120,6 +122,15 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{
 			Name: "metrics-bind", EnvVars: []string{"GOWSGI_METRICS_BIND"},
 			Usage: "serve Prometheus metrics of all workers at http://`HOST:PORT`/metrics from the parent",
+		},
+		&cli.StringFlag{
+			Name: "control-socket", EnvVars: []string{"GOWSGI_CONTROL_SOCKET"},
+			Usage: "answer gowsgi ctl on the unix socket `PATH`, mode 0600 (default: $XDG_RUNTIME_DIR/gowsgi-PID.ctl, " +
+				"or ./gowsgi.ctl without XDG_RUNTIME_DIR)",
+		},
+		&cli.BoolFlag{
+			Name: "no-control-socket", EnvVars: []string{"GOWSGI_NO_CONTROL_SOCKET"},
+			Usage: "open no control socket (gowsgi ctl cannot reach the server; signals still work)",
 		},
 		&cli.StringFlag{
 			Name: "access-logfile", EnvVars: []string{"GOWSGI_ACCESS_LOGFILE"},
@@ -318,6 +329,8 @@ func readSettings(c *cli.Context) (*settings, error) {
 		reload:            c.Bool("reload"),
 		rootPath:          strings.TrimRight(c.String("root-path"), "/"),
 		metricsBind:       c.String("metrics-bind"),
+		controlSocket:     c.String("control-socket"),
+		noControlSocket:   c.Bool("no-control-socket"),
 		accessLogfile:     c.String("access-logfile"),
 		accessLogFormat:   c.String("access-logformat"),
 		errorLogfile:      c.String("error-logfile"),

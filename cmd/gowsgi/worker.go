@@ -63,7 +63,8 @@ func runWorker(s *settings) error {
 	// The supervisor's signals stay the worker's whatever the app installs.
 	wsgi.KeepSignals(func(sig, where string) {
 		log.Warn("the application tried to take a signal the server owns; the server keeps it", "signal", sig, "by", where)
-	}, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTTIN, syscall.SIGTTOU)
+	}, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTTIN, syscall.SIGTTOU,
+		prefork.DumpSignal)
 	stuck := make(chan struct{}, 1)
 
 	listeners, err := prefork.WorkerListeners()
@@ -94,6 +95,8 @@ func runWorker(s *settings) error {
 		OnException:    prefork.RecordException,
 		ExecutorBusy:   prefork.ExecutorBusy,
 		ExecutorIdle:   prefork.ExecutorIdle,
+		WaitBegin:      prefork.BeginWait,
+		WaitEnd:        prefork.EndWait,
 		OnStuck: func(request string) {
 			log.Error("request stuck outside Python bytecode past --timeout (C code, or a thread holding the GIL); "+
 				"answered 500, dumping tracebacks and replacing this worker", "request", request, "timeout", s.timeout)
@@ -144,6 +147,10 @@ func runWorker(s *settings) error {
 	served := make(chan error, len(listeners))
 	for _, l := range listeners {
 		go func() { served <- srv.Serve(l) }()
+	}
+	// gowsgi ctl dump: every thread's traceback, taken without the GIL.
+	if err := prefork.HandleDumps(wsgi.WriteTracebacks); err != nil {
+		log.Error("cannot answer dump requests", "err", err)
 	}
 	if err := prefork.NotifyReady(); err != nil {
 		log.Error("cannot tell the supervisor this worker is ready", "err", err)
