@@ -15,12 +15,16 @@ import (
 )
 
 // DumpTracebacks writes the Python traceback of every thread to standard
-// error, through faulthandler's SIGUSR2 handler (installed at start-up),
-// which needs no GIL: it works while a thread is stuck holding it.
+// error, as WriteTracebacks does (no GIL needed: it works while a thread is
+// stuck holding it); if that fails, through faulthandler's SIGUSR2 handler
+// (installed at start-up), which writes asynchronously.
 func DumpTracebacks() {
-	syscall.Kill(syscall.Getpid(), syscall.SIGUSR2)
-	// The handler runs asynchronously on some thread; give it time to write.
-	time.Sleep(200 * time.Millisecond)
+	if err := WriteTracebacks(os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "gowsgi: %v; asking faulthandler through SIGUSR2\n", err)
+		syscall.Kill(syscall.Getpid(), syscall.SIGUSR2)
+		// The handler runs asynchronously on some thread; give it time.
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // tracebackSignal makes faulthandler write every thread's traceback into
