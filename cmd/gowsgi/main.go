@@ -31,6 +31,7 @@ func main() {
 			serveCommand(),
 			checkCommand(),
 			versionCommand(),
+			evalConfigCommand(),
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {
 			if err != nil {
