@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ type gunicornSetting struct {
 	// special translates settings that need more than a flag: it may read
 	// other settings (t.view) and add flag values, notes and refusals.
 	special func(t *translator, v gunicornValue) error
-	doc     string // with special: what gowsgi does, for the README
+	doc     string // with special: what gowsgi does; with flag: what to know of it (README)
 }
 
 // argKind is how a command-line option takes its value (argparse's action).
@@ -139,7 +140,7 @@ var gunicornSettings = []gunicornSetting{
 	{name: "worker_tmp_dir", options: []string{"--worker-tmp-dir"}, takes: argValue, ignored: "not needed: gowsgi's worker heartbeat is a pipe, no file is written", dflt: nil},
 	{name: "user", options: []string{"-u", "--user"}, takes: argValue, flag: "user", conv: asID},
 	{name: "group", options: []string{"-g", "--group"}, takes: argValue, flag: "group", conv: asID},
-	{name: "umask", options: []string{"-m", "--umask"}, takes: argValue, flag: "umask", conv: asUmask},
+	{name: "umask", options: []string{"-m", "--umask"}, takes: argValue, flag: "umask", conv: asUmask, doc: "gunicorn's number (`0o22`, `18`, `\"022\"`) as octal digits; it applies to unix socket files"},
 	{name: "initgroups", options: []string{"--initgroups"}, takes: argTrue, ignored: "workers run with the user's uid and gid and no supplementary groups", dflt: false},
 	{name: "tmp_upload_dir", ignored: "request bodies are held in memory up to --body-buffer and streamed beyond it; nothing is written to disk", dflt: nil},
 	{name: "secure_scheme_headers", special: secureSchemeHeaders, doc: "gowsgi believes `X-Forwarded-Proto` (`https`) from `forwarded_allow_ips` peers, and no other scheme header: `{\"X-FORWARDED-PROTO\": \"https\"}` and gunicorn's default change nothing, another value is warned about"},
@@ -160,18 +161,18 @@ var gunicornSettings = []gunicornSetting{
 	{name: "header_map", options: []string{"--header-map"}, takes: argValue, ignored: "header names with an underscore are dropped, as with gunicorn's default \"drop\"", dflt: "drop"},
 	{name: "root_path", options: []string{"--root-path"}, takes: argValue, ignored: "it sets only gunicorn's ASGI root_path; gowsgi's --root-path sets a WSGI app's SCRIPT_NAME", dflt: ""},
 	// Server Socket
-	{name: "bind", options: []string{"-b", "--bind"}, takes: argAppend, flag: "bind", conv: asList},
+	{name: "bind", options: []string{"-b", "--bind"}, takes: argAppend, flag: "bind", conv: asBindList, doc: "a HOST alone means port 8000, as in gunicorn"},
 	{name: "backlog", options: []string{"--backlog"}, takes: argValue, flag: "backlog", conv: asInt},
 	// Worker Processes
 	{name: "workers", options: []string{"-w", "--workers"}, takes: argValue, flag: "workers", conv: asInt},
 	{name: "worker_class", options: []string{"-k", "--worker-class"}, takes: argValue, special: workerClass, doc: "`sync` and `gthread` (and their class paths): the app runs on `threads` threads (`--threads`, 1 unless set), as under gthread; any other class (`gevent`, `eventlet`, `tornado`, `asgi`, `uvicorn.workers.UvicornWorker`, ...) is refused (exit 2), since an app written for it would run without what it relies on"},
 	{name: "threads", options: []string{"--threads"}, takes: argValue, flag: "threads", conv: asInt},
-	{name: "worker_connections", options: []string{"--worker-connections"}, takes: argValue, flag: "max-connections", conv: asInt},
+	{name: "worker_connections", options: []string{"--worker-connections"}, takes: argValue, flag: "max-connections", conv: asInt, doc: "per worker; no limit unless set (gunicorn's default, 1000, is not applied)"},
 	{name: "max_requests", options: []string{"--max-requests"}, takes: argValue, flag: "max-requests", conv: asInt},
 	{name: "max_requests_jitter", options: []string{"--max-requests-jitter"}, takes: argValue, flag: "max-requests-jitter", conv: asInt},
-	{name: "timeout", options: []string{"-t", "--timeout"}, takes: argValue, flag: "timeout", conv: asInt},
+	{name: "timeout", options: []string{"-t", "--timeout"}, takes: argValue, flag: "timeout", conv: asInt, doc: "bounds each request in the app, where gunicorn's bounds a worker's silence"},
 	{name: "graceful_timeout", options: []string{"--graceful-timeout"}, takes: argValue, flag: "graceful-timeout", conv: asInt},
-	{name: "keepalive", options: []string{"--keep-alive"}, takes: argValue, flag: "keepalive", conv: asInt},
+	{name: "keepalive", options: []string{"--keep-alive"}, takes: argValue, flag: "keepalive", conv: asInt, doc: "5 s unless set (gunicorn: 2)"},
 	{name: "asgi_loop", options: []string{"--asgi-loop"}, takes: argValue, ignored: whyASGI, dflt: "auto"},
 	{name: "asgi_lifespan", options: []string{"--asgi-lifespan"}, takes: argValue, ignored: whyASGI, dflt: "auto"},
 	// Control (25)
@@ -552,6 +553,28 @@ func asList(v any) ([]string, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("want a list of strings, got %s", printable(v))
+}
+
+// asBindList takes addresses as gunicorn reads them: HOST alone means port
+// 8000, and unix://PATH and tcp://HOST:PORT are accepted.
+func asBindList(v any) ([]string, error) {
+	l, err := asList(v)
+	for i, a := range l {
+		switch {
+		case strings.HasPrefix(a, "unix://"):
+			l[i] = "unix:" + strings.TrimPrefix(a, "unix://")
+		case strings.HasPrefix(a, "unix:"), strings.HasPrefix(a, "fd://"):
+		default:
+			a = strings.TrimPrefix(a, "tcp://")
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				if _, _, err := net.SplitHostPort(a + ":8000"); err == nil {
+					a += ":8000"
+				}
+			}
+			l[i] = a
+		}
+	}
+	return l, err
 }
 
 // asCommaList takes a comma-separated string (pythonpath) or a list.

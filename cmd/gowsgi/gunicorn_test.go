@@ -24,6 +24,8 @@ func TestTranslateGunicorn(t *testing.T) {
 			flags: map[string][]string{"workers": {"5"}, "threads": {"4"}, "timeout": {"0"}, "log-level": {"debug"}, "access-logfile": {"-"}}},
 		{name: "lists", view: map[string]any{"bind": []any{"127.0.0.1:1", "unix:/s"}, "raw_env": "A=1,2", "pythonpath": "lib, src,", "forwarded_allow_ips": []any{"10.0.0.1", "10.0.0.2"}},
 			flags: map[string][]string{"bind": {"127.0.0.1:1", "unix:/s"}, "env": {"A=1,2"}, "pythonpath": {"lib", "src"}, "forwarded-allow-ips": {"10.0.0.1,10.0.0.2"}}},
+		{name: "addresses as gunicorn reads them", view: map[string]any{"bind": []any{"0.0.0.0", "[::1]", "tcp://127.0.0.1:2", "unix:///run/s.sock", "fd://3"}},
+			flags: map[string][]string{"bind": {"0.0.0.0:8000", "[::1]:8000", "127.0.0.1:2", "unix:/run/s.sock", "fd://3"}}},
 		{name: "umask as gunicorn reads it", view: map[string]any{"umask": json.Number("18")}, flags: map[string][]string{"umask": {"22"}}},
 		{name: "umask string", view: map[string]any{"umask": "007"}, flags: map[string][]string{"umask": {"7"}}},
 		{name: "user and group ids", view: map[string]any{"user": json.Number("33"), "group": "www-data"}, flags: map[string][]string{"user": {"33"}, "group": {"www-data"}}},
@@ -152,6 +154,8 @@ func gunicornTable() string {
 	for _, g := range gunicornSettings {
 		var does string
 		switch {
+		case g.flag != "" && g.doc != "":
+			does = "`--" + g.flag + "`: " + g.doc
 		case g.flag != "":
 			does = "`--" + g.flag + "`"
 		case g.hook:

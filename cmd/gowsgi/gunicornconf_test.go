@@ -586,9 +586,13 @@ chdir = "{testdata}"
 		t.Fatalf("GENERATION = %q", v)
 	}
 
+	old := childPIDs(t, s.cmd.Process.Pid)
 	writeConfig(t, conf, config, "{addr}", "127.0.0.1:1", "{workers}", "2", "{generation}", "two")
 	s.cmd.Process.Signal(syscall.SIGHUP)
-	eventually(t, 60*time.Second, "reload complete", func() bool { return strings.Contains(s.log.String(), "reload complete") })
+	eventually(t, 60*time.Second, "reload complete, the old worker gone", func() bool {
+		return strings.Contains(s.log.String(), "reload complete") &&
+			!slices.ContainsFunc(childPIDs(t, s.cmd.Process.Pid), func(pid int) bool { return slices.Contains(old, pid) })
+	})
 	for range 6 {
 		if _, v := s.get(t, "/getenv?GENERATION"); v != "two" {
 			t.Errorf("GENERATION = %q after the reload, want the file's new \"two\"", v)
