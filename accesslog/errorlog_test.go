@@ -123,9 +123,9 @@ func TestErrorLoggerStderr(t *testing.T) {
 const errorLogHelperEnv = "GOWSGI_ACCESSLOG_ERRORLOG"
 
 // TestRedirectStderr runs a child process that redirects fd 2 to its error
-// log, writes through the logger, os.Stderr and fd 2 directly (as C code
-// does), rotates the log and writes again: each write must follow the log to
-// its new file.
+// log and captures fd 1 there too (capture_output), writes through the
+// logger, os.Stderr, fd 2 and fd 1 directly (as C code does), rotates the
+// log and writes again: each write must follow the log to its new file.
 func TestRedirectStderr(t *testing.T) {
 	if path := os.Getenv(errorLogHelperEnv); path != "" {
 		redirectStderrChild(path)
@@ -139,13 +139,13 @@ func TestRedirectStderr(t *testing.T) {
 	}
 	for file, round := range map[string]string{path + ".1": "one", path: "two"} {
 		got := readFile(t, file)
-		for _, want := range []string{"msg=" + round + "\n", "stderr " + round + "\n", "fd2 " + round + "\n"} {
+		for _, want := range []string{"msg=" + round + "\n", "stderr " + round + "\n", "fd2 " + round + "\n", "fd1 " + round + "\n"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("%s lacks %q; holds:\n%s", filepath.Base(file), want, got)
 			}
 		}
-		if strings.Count(got, "\n") != 3 {
-			t.Errorf("%s should hold its round's 3 lines only:\n%s", filepath.Base(file), got)
+		if strings.Count(got, "\n") != 4 {
+			t.Errorf("%s should hold its round's 4 lines only:\n%s", filepath.Base(file), got)
 		}
 	}
 }
@@ -156,6 +156,9 @@ func redirectStderrChild(path string) {
 	if err == nil {
 		err = f.RedirectStderr()
 	}
+	if err == nil {
+		err = f.CaptureStdout()
+	}
 	for _, round := range []string{"one", "two"} {
 		if err != nil {
 			break
@@ -163,6 +166,7 @@ func redirectStderrChild(path string) {
 		lg.Info(round)
 		os.Stderr.WriteString("stderr " + round + "\n")
 		syscall.Write(2, []byte("fd2 "+round+"\n"))
+		syscall.Write(1, []byte("fd1 "+round+"\n"))
 		if round == "one" {
 			if err = os.Rename(path, path+".1"); err == nil {
 				err = f.Reopen()

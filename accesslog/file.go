@@ -18,7 +18,7 @@ type LogFile struct {
 
 	mu       sync.Mutex
 	f        *os.File
-	redirect bool // RedirectStderr was called: Reopen re-applies it
+	redirect []int // descriptors made duplicates of f (RedirectStderr, CaptureStdout): Reopen re-applies them
 }
 
 // openLogFile opens path for appending, creating it with mode 0644; "-"
@@ -58,8 +58,8 @@ func (l *LogFile) Reopen() error {
 		return fmt.Errorf("reopen log: %w", err)
 	}
 	l.mu.Lock()
-	if l.redirect {
-		if err := RedirectStderr(f); err != nil {
+	for _, fd := range l.redirect {
+		if err := redirectFD(f, fd); err != nil {
 			l.mu.Unlock()
 			f.Close()
 			return err
@@ -76,12 +76,28 @@ func (l *LogFile) Reopen() error {
 // too, and keeps it so across Reopen. It does nothing when the file is
 // stderr already.
 func (l *LogFile) RedirectStderr() error {
+	return l.redirectFD(2)
+}
+
+// CaptureStdout makes file descriptor 1 a duplicate of the current file too,
+// so that what the application prints lands in the log (gunicorn's
+// capture_output), and keeps it so across Reopen. It does nothing when the
+// file is "-": the error log is stderr, and stdout stays stdout, as under
+// gunicorn.
+func (l *LogFile) CaptureStdout() error {
+	if l.std {
+		return nil
+	}
+	return l.redirectFD(1)
+}
+
+func (l *LogFile) redirectFD(fd int) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := RedirectStderr(l.f); err != nil {
+	if err := redirectFD(l.f, fd); err != nil {
 		return err
 	}
-	l.redirect = true
+	l.redirect = append(l.redirect, fd)
 	return nil
 }
 

@@ -10,11 +10,15 @@ import (
 // wsgi.errors. Prefer LogFile.RedirectStderr, which survives Reopen. It does
 // nothing when f is fd 2.
 func RedirectStderr(f *os.File) error {
-	fd := int(f.Fd())
-	if fd == 2 {
+	return redirectFD(f, 2)
+}
+
+// redirectFD makes file descriptor fd a duplicate of f, unless it is f.
+func redirectFD(f *os.File, fd int) error {
+	if int(f.Fd()) == fd {
 		return nil
 	}
-	if err := syscall.Dup3(fd, 2, 0); err != nil {
+	if err := syscall.Dup3(int(f.Fd()), fd, 0); err != nil {
 		return os.NewSyscallError("dup3", err)
 	}
 	return nil

@@ -40,6 +40,7 @@ const (
 	envTestWatch     = "PREFORK_TEST_WATCH"     // Supervisor.WatchPaths (one) in the supervisor role
 	envTestMaxDelay  = "PREFORK_TEST_MAXDELAY"  // the longest crash-loop back-off in the supervisor role
 	envTestHealthy   = "PREFORK_TEST_HEALTHY"   // a file: the test worker that creates it serves whatever its behaviour; see runTestWorker
+	envTestReconfig  = "PREFORK_TEST_RECONFIG"  // a file Supervisor.Reconfigure reads in the supervisor role; see runTestSupervisor
 )
 
 func TestMain(m *testing.M) {
@@ -177,7 +178,8 @@ func runTestWorker() int {
 
 // testHandler answers "/" with the worker's id and pid, "/slow" with
 // headers at once and the body "slow done" after slowRequest, "/stuck" with
-// headers and then nothing for an hour, "/status/CODE" with status CODE,
+// headers and then nothing for an hour, "/env/NAME" with the value of the
+// environment variable NAME, "/status/CODE" with status CODE,
 // and "/exception" with 500 after RecordException, as an application's
 // exception would; "/retire" calls Retire, and "/bloat" makes the worker's
 // resident memory grow by bloatSize. "/executor/N" marks executor N busy
@@ -227,6 +229,9 @@ func testHandler() http.Handler {
 		w.(http.Flusher).Flush()
 		time.Sleep(slowRequest)
 		io.WriteString(w, "slow done")
+	})
+	mux.HandleFunc("/env/{name}", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, os.Getenv(r.PathValue("name")))
 	})
 	mux.HandleFunc("/status/{code}", func(w http.ResponseWriter, r *http.Request) {
 		code, _ := strconv.Atoi(r.PathValue("code"))
@@ -283,6 +288,9 @@ const slowRequest = 1500 * time.Millisecond
 // inherited as fd 3, logging JSON to stderr.
 //
 // The other PREFORK_TEST_ variables set the Supervisor fields they name.
+// With PREFORK_TEST_RECONFIG, Reconfigure reads that file at each reload:
+// "N KEY=VALUE" asks for N workers with KEY=VALUE in their environment;
+// anything else fails the reload.
 func runTestSupervisor() int {
 	n, _ := strconv.Atoi(os.Getenv(envTestWorkers))
 	heartbeat, _ := time.ParseDuration(os.Getenv(envTestHeartbeat))
@@ -309,6 +317,20 @@ func runTestSupervisor() int {
 	}
 	if dir := os.Getenv(envTestWatch); dir != "" {
 		s.WatchPaths, s.WatchInterval = []string{dir}, 100*time.Millisecond
+	}
+	if f := os.Getenv(envTestReconfig); f != "" {
+		s.Reconfigure = func() (Reload, error) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return Reload{}, err
+			}
+			workers, env, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+			n, err := strconv.Atoi(workers)
+			if err != nil || !strings.Contains(env, "=") {
+				return Reload{}, fmt.Errorf("the reconfiguration file says %q", b)
+			}
+			return Reload{Env: []string{env}, Workers: n, GracefulTimeout: s.GracefulTimeout}, nil
+		}
 	}
 	if err := s.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "test supervisor:", err)

@@ -1,5 +1,25 @@
 package prefork
 
+import (
+	"os"
+	"time"
+)
+
+// Reload is what Supervisor.Reconfigure may change at a reload.
+type Reload struct {
+	// Env replaces Supervisor.Env for the workers started from then on:
+	// the new generation, and any started later.
+	Env []string
+	// Workers, if positive, replaces the number of workers wanted (as
+	// TTIN and TTOU change it); the new generation has that many.
+	Workers int
+	// GracefulTimeout, RequestTimeout and MaxWorkerMemory replace the
+	// Supervisor's, for every worker.
+	GracefulTimeout time.Duration
+	RequestTimeout  time.Duration
+	MaxWorkerMemory int64
+}
+
 // reload replaces every worker without failing a request, as gunicorn does
 // on SIGHUP: it starts a new generation of as many workers as are wanted
 // (fresh processes, so the application's code is imported afresh), and
@@ -8,6 +28,9 @@ package prefork
 // before it is ready, including with ExitBootFailed, or misses
 // BootTimeout), the new generation is stopped and the old one keeps
 // serving (see reloadFailed).
+//
+// Supervisor.Reconfigure, if set, runs first; its error abandons the
+// reload before any worker starts.
 //
 // A reload asked for while one is in progress is queued, once however many
 // times it is asked: it starts when the current one ends, successful or
@@ -20,6 +43,20 @@ func (a *arbiter) reload(why string) {
 		a.reloadQueued = true
 		a.log.Info("reload in progress; another will follow it", "reason", why)
 		return
+	}
+	if a.reconfigure != nil {
+		r, err := a.reconfigure()
+		if err != nil {
+			a.log.Error("reload failed", "reason", err.Error(), "kept", len(a.active()))
+			a.nextReload()
+			return
+		}
+		a.env = append(os.Environ(), r.Env...)
+		a.setLimits(r.GracefulTimeout, r.RequestTimeout, r.MaxWorkerMemory)
+		if r.Workers > 0 && r.Workers != a.target {
+			a.log.Info("workers wanted changed by the reload", "workers", r.Workers, "was", a.target)
+			a.target = r.Workers
+		}
 	}
 	a.log.Info("reloading: starting a new generation of workers", "workers", a.target, "reason", why)
 	for range a.target {

@@ -237,3 +237,65 @@ func TestReloadDuringReloadIsQueued(t *testing.T) {
 	p.awaitExit(t, 10*time.Second)
 	assertGone(t, p.log.pids(), 2*time.Second)
 }
+
+// TestReloadReconfigures checks that Reconfigure's Reload applies to the
+// new generation (its environment and number of workers), and that its
+// error fails the reload before any worker starts, the old ones serving on.
+func TestReloadReconfigures(t *testing.T) {
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Name()
+	reconfig := filepath.Join(t.TempDir(), "reconfig")
+	p := startSupervisor(t, ln, 1, false, envTestReconfig+"="+reconfig)
+	old := pidsOf(p.awaitReady(t, 1))
+
+	if err := os.WriteFile(reconfig, []byte("2 GENERATION=two"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	fresh := pidsOf(p.awaitReady(t, 2))
+	p.log.await(t, "reload complete", nil, 10*time.Second)
+	assertGone(t, old, 5*time.Second)
+	c := httpClient(nil)
+	seen := map[int]bool{}
+	await(t, 10*time.Second, func() int {
+		if pid, err := getPID(c, base+"/"); err == nil && slices.Contains(fresh, pid) {
+			seen[pid] = true
+		}
+		return len(seen)
+	}, func(n int) bool { return n == 2 })
+	for range 4 {
+		resp, err := c.Get(base + "/env/GENERATION")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "two" {
+			t.Errorf("GENERATION = %q in a worker of the new generation, want the reload's \"two\"", b)
+		}
+	}
+
+	if err := os.WriteFile(reconfig, []byte("broken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	rec := p.log.await(t, "reload failed", nil, 10*time.Second)
+	if !strings.Contains(rec.Reason, "broken") {
+		t.Errorf("reload failure reason %q, want the Reconfigure error", rec.Reason)
+	}
+	if n := p.log.count("worker started"); n != 3 {
+		t.Errorf("%d workers started in all, want 3: a failed Reconfigure starts none", n)
+	}
+	for _, pid := range fresh {
+		if processGone(pid) {
+			t.Errorf("worker pid %d exited after the failed reload", pid)
+		}
+	}
+
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.awaitExit(t, 10*time.Second)
+	assertGone(t, p.log.pids(), 2*time.Second)
+}

@@ -73,6 +73,13 @@ type Supervisor struct {
 	WatchPaths    []string
 	WatchInterval time.Duration
 
+	// Reconfigure, if not nil, is called on the supervisor's loop at the
+	// start of each reload (SIGHUP, WatchPaths), before the new generation
+	// starts, and what it returns applies from then on (see Reload). An
+	// error abandons the reload: "reload failed" is logged with it, and the
+	// workers serve on as they were.
+	Reconfigure func() (Reload, error)
+
 	Log *slog.Logger // nil: slog.Default()
 
 	reg     registry                // the live workers, for Stats, and the exited ones' totals, for Metrics
@@ -100,6 +107,8 @@ type arbiter struct {
 	heartbeatTimeout time.Duration // 0: off
 	maxMemory        int64         // 0: off
 	stuckAfter       time.Duration // how long a request may run before its worker is killed; 0: off
+	stuckMargin      time.Duration // stuckAfter less the request timeout
+	reconfigure      func() (Reload, error)
 	maxRestartDelay  time.Duration
 	onReopenLogs     func()
 	reg              *registry
@@ -237,10 +246,10 @@ func (s *Supervisor) newArbiter() (*arbiter, error) {
 		argv:             append([]string{s.Path}, s.Args...),
 		env:              append(os.Environ(), s.Env...),
 		credential:       s.Credential,
-		gracefulTimeout:  orDefault(s.GracefulTimeout, defaultGracefulTimeout),
 		bootTimeout:      orDefault(s.BootTimeout, defaultBootTimeout),
 		heartbeatTimeout: max(s.HeartbeatTimeout, 0),
-		maxMemory:        s.MaxWorkerMemory,
+		stuckMargin:      orDefault(s.stuckKillMargin, StuckKillMargin),
+		reconfigure:      s.Reconfigure,
 		maxRestartDelay:  orDefault(s.maxRestartDelay, maxRestartDelay),
 		onReopenLogs:     s.OnReopenLogs,
 		reg:              &s.reg,
@@ -256,9 +265,7 @@ func (s *Supervisor) newArbiter() (*arbiter, error) {
 	if a.log == nil {
 		a.log = slog.Default()
 	}
-	if s.RequestTimeout > 0 {
-		a.stuckAfter = s.RequestTimeout + orDefault(s.stuckKillMargin, StuckKillMargin)
-	}
+	a.setLimits(s.GracefulTimeout, s.RequestTimeout, s.MaxWorkerMemory)
 	if a.path == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -283,6 +290,17 @@ func (s *Supervisor) newArbiter() (*arbiter, error) {
 		a.listeners = append(a.listeners, p)
 	}
 	return a, nil
+}
+
+// setLimits applies Supervisor.GracefulTimeout, RequestTimeout and
+// MaxWorkerMemory, at start or from a Reload.
+func (a *arbiter) setLimits(graceful, request time.Duration, memory int64) {
+	a.gracefulTimeout = orDefault(graceful, defaultGracefulTimeout)
+	a.stuckAfter = 0
+	if request > 0 {
+		a.stuckAfter = request + a.stuckMargin
+	}
+	a.maxMemory = memory
 }
 
 // orDefault returns d, or def if d is not positive.

@@ -162,42 +162,24 @@ func Start(cfg Config) (*App, error) {
 }
 
 func initInterpreter(cfg *Config) error {
-	var toFree []unsafe.Pointer
-	cstr := func(s string) *C.char {
-		p := C.CString(s)
-		toFree = append(toFree, unsafe.Pointer(p))
-		return p
-	}
-	defer func() {
-		for _, p := range toFree {
-			C.free(p)
-		}
-	}()
 	tracebackFD := newTracebackFile(cfg.ErrorLog)
-	argv := cfg.Argv
-	if len(argv) == 0 {
-		argv = []string{os.Args[0]}
-	}
-	cargv := C.malloc(C.size_t(len(argv)) * C.size_t(unsafe.Sizeof((*C.char)(nil))))
-	toFree = append(toFree, cargv)
-	av := unsafe.Slice((**C.char)(cargv), len(argv))
-	for i, a := range argv {
-		av[i] = cstr(a)
-	}
+	var mem cMemory
+	defer mem.free()
+	argc, argv := mem.argv(cfg.Argv)
 	c := C.gw_config{
-		argc:            C.int(len(argv)),
-		argv:            (**C.char)(cargv),
-		boot_source:     cstr(bootSource),
-		spec:            cstr(cfg.Spec),
-		pythonpath:      cstr(strings.Join(cfg.PythonPath, "\n")),
-		virtualenv:      cstr(cfg.Virtualenv),
+		argc:            argc,
+		argv:            argv,
+		boot_source:     mem.str(bootSource),
+		spec:            mem.str(cfg.Spec),
+		pythonpath:      mem.str(strings.Join(cfg.PythonPath, "\n")),
+		virtualenv:      mem.str(cfg.Virtualenv),
 		multithread:     boolInt(cfg.Threads > 1),
 		multiprocess:    boolInt(cfg.Multiprocess),
-		server_software: cstr(cfg.ServerSoftware),
+		server_software: mem.str(cfg.ServerSoftware),
 		errfd:           2,
-		home:            cstr(pythonHome),
-		hop_by_hop:      cstr(strings.Join(hopbyhop.Names, "\n")),
-		environ_keys:    cstr(strings.Join(environKeys(), "\n")),
+		home:            mem.str(pythonHome),
+		hop_by_hop:      mem.str(strings.Join(hopbyhop.Names, "\n")),
+		environ_keys:    mem.str(strings.Join(environKeys(), "\n")),
 
 		traceback_fd:     C.int(tracebackFD),
 		traceback_signal: C.int(tracebackSignal),
@@ -206,6 +188,37 @@ func initInterpreter(cfg *Config) error {
 		return ErrLoad
 	}
 	return nil
+}
+
+// cMemory is C memory that lives for one call into C.
+type cMemory []unsafe.Pointer
+
+// str copies s into C memory.
+func (m *cMemory) str(s string) *C.char {
+	p := C.CString(s)
+	*m = append(*m, unsafe.Pointer(p))
+	return p
+}
+
+// argv copies args (or, if empty, this program's name) into a C argv.
+func (m *cMemory) argv(args []string) (C.int, **C.char) {
+	if len(args) == 0 {
+		args = []string{os.Args[0]}
+	}
+	p := C.malloc(C.size_t(len(args)) * C.size_t(unsafe.Sizeof((*C.char)(nil))))
+	*m = append(*m, p)
+	av := unsafe.Slice((**C.char)(p), len(args))
+	for i, a := range args {
+		av[i] = m.str(a)
+	}
+	return C.int(len(args)), (**C.char)(p)
+}
+
+// free releases the memory.
+func (m *cMemory) free() {
+	for _, p := range *m {
+		C.free(p)
+	}
 }
 
 func boolInt(b bool) C.int {

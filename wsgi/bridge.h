@@ -122,6 +122,7 @@ typedef struct {
 /* interp.c */
 int gw_init(const gw_config *cfg);
 int gw_finalize(void);
+int gw_run_command(const gw_config *cfg);
 const char *gw_python_version(void);
 
 /* exec.c */

@@ -160,5 +160,32 @@ int gw_finalize(void) {
     return rc;
 }
 
+/* gw_run_command runs cfg->boot_source as `python -c` would, with sys.argv
+ * set to cfg->argv, in an interpreter that installs no signal handlers (Go
+ * owns them), then finalizes it. It returns the exit status Py_RunMain
+ * gives: 0, 1 after printing an uncaught exception, or SystemExit's code.
+ * For a short-lived process that runs no application. */
+int gw_run_command(const gw_config *cfg) {
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    config.install_signal_handlers = 0;
+    config.parse_argv = 0;
+    if (set_argv(&config, cfg) < 0 || set_home(&config, cfg) < 0) {
+        PyConfig_Clear(&config);
+        return 1;
+    }
+    PyStatus st = PyConfig_SetBytesString(&config, &config.run_command, cfg->boot_source);
+    if (!PyStatus_Exception(st))
+        st = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(st)) {
+        if (PyStatus_IsExit(st))
+            return st.exitcode;
+        fprintf(stderr, "gowsgi: cannot start Python: %s\n", st.err_msg ? st.err_msg : "error");
+        return 1;
+    }
+    return Py_RunMain();
+}
+
 /* gw_python_version is the embedded interpreter's version string. */
 const char *gw_python_version(void) { return Py_GetVersion(); }

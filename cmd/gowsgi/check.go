@@ -23,7 +23,7 @@ func checkCommand() *cli.Command {
 // may start Python) and finalizes the interpreter, so the app's atexit
 // handlers run as they would on a stop.
 func check(c *cli.Context) error {
-	a, err := readAppSettings(c)
+	a, err := readAppSettings(c, c.Args().Slice(), c.Command.Name)
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}

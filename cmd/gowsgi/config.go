@@ -2,72 +2,65 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/BurntSushi/toml"
 	"github.com/urfave/cli/v2"
-	"github.com/urfave/cli/v2/altsrc"
 )
 
-// configFlag names the TOML file that can hold any of serve's flags, by
-// their long names: workers = 2, bind = ["127.0.0.1:8000"]. The command
-// line wins over the environment, which wins over the file.
-var configFlag = &cli.StringFlag{
-	Name: "config", Aliases: []string{"c"}, EnvVars: []string{"GOWSGI_CONFIG"},
-	Usage: "read settings from the TOML `FILE` (keys are the long flag names); flags and GOWSGI_ variables override it",
+// configFlags are serve's flags about its settings themselves: the
+// configuration file, and --print-config.
+func configFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name: "config", Aliases: []string{"c"}, EnvVars: []string{"GOWSGI_CONFIG"},
+			Usage: "read settings from `FILE`: gunicorn's Python configuration (a name ending in .py, or python:MODULE), " +
+				"or TOML whose keys are the long flag names; default ./gunicorn.conf.py if it exists",
+		},
+		&cli.BoolFlag{
+			Name:  "print-config",
+			Usage: "print every effective setting and where it came from, one per line, and exit",
+		},
+	}
 }
 
-// fromFile wraps flags so that altsrc can set them from the config file.
-func fromFile(flags []cli.Flag) []cli.Flag {
-	out := make([]cli.Flag, 0, len(flags))
-	for _, f := range flags {
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			out = append(out, altsrc.NewStringFlag(f))
-		case *cli.StringSliceFlag:
-			out = append(out, altsrc.NewStringSliceFlag(f))
-		case *cli.IntFlag:
-			out = append(out, altsrc.NewIntFlag(f))
-		case *cli.Int64Flag:
-			out = append(out, altsrc.NewInt64Flag(f))
-		case *cli.BoolFlag:
-			out = append(out, altsrc.NewBoolFlag(f))
-		default:
-			panic(fmt.Sprintf("gowsgi: flag %v has a type the config file cannot set", f.Names()))
-		}
-	}
-	return out
+// allServeFlags are every flag of serve.
+func allServeFlags() []cli.Flag {
+	return append(serveFlags(), configFlags()...)
 }
 
-// loadConfig is serve's Before: it checks the config file's keys (altsrc
-// would ignore a misspelt one) and applies the file to unset flags.
-func loadConfig(flags []cli.Flag) cli.BeforeFunc {
-	apply := altsrc.InitInputSourceWithContext(flags, altsrc.NewTomlSourceFromFlagFunc(configFlag.Name))
-	return func(c *cli.Context) error {
-		if path := c.String(configFlag.Name); path != "" {
-			var keys map[string]any
-			if _, err := toml.DecodeFile(path, &keys); err != nil {
-				return cli.Exit(fmt.Sprintf("--config %s: %v", path, err), 2)
-			}
-			var known []string
-			for _, f := range flags {
-				known = append(known, f.Names()[0])
-			}
-			var unknown []string
-			for k := range keys {
-				if !slices.Contains(known, k) || k == configFlag.Name {
-					unknown = append(unknown, k)
-				}
-			}
-			if len(unknown) > 0 {
-				sort.Strings(unknown)
-				return cli.Exit(fmt.Sprintf("--config %s: unknown settings %q", path, unknown), 2)
-			}
-		}
-		if err := apply(c); err != nil {
-			return cli.Exit(fmt.Sprintf("--config: %v", err), 2)
-		}
-		return nil
+// readTOML reads a TOML configuration file, whose keys are serve's long
+// flag names. A key that names no flag is an error, not ignored.
+func readTOML(path string, infos []flagInfo) ([]flagSetting, error) {
+	var keys map[string]any
+	if _, err := toml.DecodeFile(path, &keys); err != nil {
+		return nil, fmt.Errorf("config file %s: %v", path, err)
 	}
+	kinds := map[string]flagKind{}
+	for _, fi := range infos {
+		kinds[fi.name] = fi.kind
+	}
+	var unknown []string
+	var out []flagSetting
+	for key, v := range keys {
+		kind, ok := kinds[key]
+		if !ok || key == "config" || key == "print-config" {
+			unknown = append(unknown, key)
+			continue
+		}
+		var values []string
+		if list, ok := v.([]any); ok && kind == kindList {
+			for _, e := range list {
+				values = append(values, fmt.Sprint(e))
+			}
+		} else {
+			values = []string{fmt.Sprint(v)}
+		}
+		out = append(out, flagSetting{flag: key, values: values, layer: fromFile, source: "file " + path})
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, fmt.Errorf("config file %s: unknown settings %q", path, unknown)
+	}
+	return out, nil
 }

@@ -74,9 +74,12 @@ func runTests(m *testing.M) int {
 type server struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *syncbuf.Buffer
+	log  *syncbuf.Buffer // its output, unless the test set cmd.Stdout or cmd.Stderr
 	done chan struct{}
 	err  error // from Wait, once done is closed
+
+	readyWorkers int    // how many workers waitReady waits for, when the command line does not say
+	errorLog     string // the error log file a configuration file names
 }
 
 func freePort(t *testing.T) string {
@@ -101,7 +104,12 @@ func launch(t *testing.T, args ...string) *server {
 // start starts s.cmd, set up by the caller, and stops it when the test ends.
 func (s *server) start(t *testing.T) {
 	t.Helper()
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	if s.cmd.Stdout == nil {
+		s.cmd.Stdout = s.log
+	}
+	if s.cmd.Stderr == nil {
+		s.cmd.Stderr = s.log
+	}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +165,10 @@ func (s *server) waitReady(t *testing.T) {
 
 // serverLog is what the server logged: its output, or its --error-logfile.
 func (s *server) serverLog() string {
+	if s.errorLog != "" {
+		b, _ := os.ReadFile(s.errorLog)
+		return string(b)
+	}
 	for i, a := range s.cmd.Args {
 		if a == "--error-logfile" && i+1 < len(s.cmd.Args) && s.cmd.Args[i+1] != "-" {
 			b, _ := os.ReadFile(s.cmd.Args[i+1])
@@ -167,6 +179,9 @@ func (s *server) serverLog() string {
 }
 
 func (s *server) workers() int {
+	if s.readyWorkers > 0 {
+		return s.readyWorkers
+	}
 	for i, a := range s.cmd.Args {
 		if (a == "--workers" || a == "-w") && i+1 < len(s.cmd.Args) {
 			var n int

@@ -32,6 +32,7 @@ func main() {
 			checkCommand(),
 			ctlCommand(),
 			versionCommand(),
+			evalConfigCommand(),
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {
 			if err != nil {

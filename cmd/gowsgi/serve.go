@@ -14,38 +14,60 @@ import (
 )
 
 func serveCommand() *cli.Command {
-	flags := append(fromFile(serveFlags()), configFlag)
 	return &cli.Command{
 		Name:      "serve",
 		Usage:     "serve a WSGI application",
 		ArgsUsage: "MODULE[:CALLABLE]",
 		Description: "MODULE:CALLABLE names the WSGI application as gunicorn reads it: module:app, " +
-			"pkg.mod:obj.attr, module alone (its 'application'), or module:factory() (called once).",
-		Flags:  flags,
-		Before: loadConfig(flags),
+			"pkg.mod:obj.attr, module alone (its 'application'), or module:factory() (called once). " +
+			"Settings come from the command line, then GUNICORN_CMD_ARGS, then the environment, then the " +
+			"configuration file (gunicorn's Python, or TOML), then PORT and WEB_CONCURRENCY.",
+		Flags:  allServeFlags(),
 		Action: serve,
 	}
 }
 
 // serve runs the parent (the supervisor, which never starts Python) or, in
-// a process the supervisor started, a worker.
+// a process the supervisor started, a worker, which takes the settings the
+// parent resolved.
 func serve(c *cli.Context) error {
-	s, err := readSettings(c)
+	if prefork.IsWorker() {
+		s, err := workerSettings()
+		if err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
+		return runWorker(s)
+	}
+	// serve's arguments, as the app's context holds them after "serve"
+	args := c.Lineage()[1].Args().Tail()
+	p := &parentConfig{resolver: resolver{args: args, lookup: os.LookupEnv, stderr: os.Stderr}}
+	res, err := p.resolver.resolve()
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
-	if prefork.IsWorker() {
-		return runWorker(s)
+	if res.values.Bool("print-config") {
+		return printConfig(c.App.Writer, c.App.ErrWriter, res)
 	}
-	return runParent(s)
+	if err := res.refusal(); err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	s, err := res.settings()
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	p.current, p.settings = res, s
+	return runParent(p)
 }
 
-func runParent(s *settings) error {
+func runParent(p *parentConfig) error {
+	s := p.settings
 	logs, err := openErrorLog(s)
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
 	defer logs.close()
+	p.log = logs.errors
+	p.current.logWarnings(p.log)
 	// Open the access log once here, so that a bad format or an
 	// unwritable file is reported before anything starts; workers write it.
 	if err := logs.openAccessLog(s); err != nil {
@@ -67,10 +89,15 @@ func runParent(s *settings) error {
 			f.Close()
 		}
 	}()
+	env, err := p.current.workerEnv(s)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
 	sup := &prefork.Supervisor{
 		Workers:          s.workers,
 		Listeners:        listeners,
-		Env:              s.env,
+		Env:              env,
+		Reconfigure:      p.reload,
 		GracefulTimeout:  s.gracefulTimeout,
 		HeartbeatTimeout: prefork.DefaultHeartbeatTimeout,
 		MaxWorkerMemory:  s.maxWorkerMemoryMB << 20,
@@ -100,7 +127,7 @@ func runParent(s *settings) error {
 		sup.WatchPaths = watchPaths(s)
 		log.Info("reloading on changes", "paths", sup.WatchPaths)
 	}
-	log.Info("starting gowsgi", "version", Version, "pid", os.Getpid(), "app", s.spec)
+	log.Info("starting gowsgi", "version", Version, "pid", os.Getpid(), "app", s.spec, "config", p.current.values.String("config"))
 	if err := sup.Run(); err != nil {
 		return cli.Exit(err.Error(), 1)
 	}

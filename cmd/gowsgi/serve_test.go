@@ -425,7 +425,7 @@ func TestReadmeDocumentsEveryFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range append(serveFlags(), configFlag) {
+	for _, f := range allServeFlags() {
 		if name := "--" + f.Names()[0]; !strings.Contains(string(readme), name) {
 			t.Errorf("README.md does not document %s", name)
 		}

@@ -44,7 +44,7 @@ type settings struct {
 	maxRequests       int
 	maxRequestsJitter int
 	maxWorkerMemoryMB int64
-	bindGiven         bool
+	bindGiven         bool // given anywhere but PORT: systemd's sockets are not used
 	backlog           int
 	reusePort         bool
 	umask             int
@@ -58,6 +58,7 @@ type settings struct {
 	accessLogfile     string
 	accessLogFormat   string
 	errorLogfile      string
+	captureOutput     bool
 	logLevel          string
 	logJSON           bool
 	trust             *proxy.Trust
@@ -143,6 +144,10 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{
 			Name: "error-logfile", Value: "-", EnvVars: []string{"GOWSGI_ERROR_LOGFILE"},
 			Usage: "write the error log (server messages, app tracebacks, wsgi.errors) to `FILE` (- for standard error)",
+		},
+		&cli.BoolFlag{
+			Name: "capture-output", EnvVars: []string{"GOWSGI_CAPTURE_OUTPUT"},
+			Usage: "send the workers' standard output (the app's print()) to --error-logfile too, when that is a file",
 		},
 		&cli.StringFlag{
 			Name: "log-level", Value: "info", EnvVars: []string{"GOWSGI_LOG_LEVEL"},
@@ -270,20 +275,31 @@ func serveFlags() []cli.Flag {
 	}...)
 }
 
-// readAppSettings checks the application spec argument and appFlags.
-func readAppSettings(c *cli.Context) (appSettings, error) {
+// flagReader reads flag values by long name: a *cli.Context, or the
+// flagValues serve resolves from every source.
+type flagReader interface {
+	String(name string) string
+	StringSlice(name string) []string
+	Int(name string) int
+	Int64(name string) int64
+	Bool(name string) bool
+}
+
+// readAppSettings checks command's application spec (args, the arguments
+// after the flags) and appFlags.
+func readAppSettings(c flagReader, args []string, command string) (appSettings, error) {
 	a := appSettings{
-		spec:       c.Args().First(),
 		chdir:      c.String("chdir"),
 		pythonPath: c.StringSlice("pythonpath"),
 		virtualenv: c.String("virtualenv"),
 	}
-	if c.NArg() != 1 {
-		if c.NArg() == 0 {
-			return a, fmt.Errorf("%s needs an application, e.g. gowsgi %s myapp:app", c.Command.Name, c.Command.Name)
+	if len(args) != 1 {
+		if len(args) == 0 {
+			return a, fmt.Errorf("%s needs an application, e.g. gowsgi %s myapp:app", command, command)
 		}
-		return a, fmt.Errorf("%s takes one application spec, got %q (flags go before the spec)", c.Command.Name, c.Args().Slice())
+		return a, fmt.Errorf("%s takes one application spec, got %q (flags go before the spec)", command, args)
 	}
+	a.spec = args[0]
 	if a.chdir != "" {
 		if fi, err := os.Stat(a.chdir); err != nil || !fi.IsDir() {
 			return a, fmt.Errorf("--chdir %s: not a directory", a.chdir)
@@ -297,9 +313,10 @@ func readAppSettings(c *cli.Context) (appSettings, error) {
 	return a, nil
 }
 
-// readSettings checks the serve command line and turns it into settings.
-func readSettings(c *cli.Context) (*settings, error) {
-	app, err := readAppSettings(c)
+// readSettings checks serve's flags and application spec and turns them
+// into settings.
+func readSettings(c flagReader, args []string) (*settings, error) {
+	app, err := readAppSettings(c, args, "serve")
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +337,6 @@ func readSettings(c *cli.Context) (*settings, error) {
 		maxRequests:       c.Int("max-requests"),
 		maxRequestsJitter: c.Int("max-requests-jitter"),
 		maxWorkerMemoryMB: c.Int64("max-worker-memory"),
-		bindGiven:         c.IsSet("bind"),
 		backlog:           c.Int("backlog"),
 		reusePort:         c.Bool("reuse-port"),
 		pidFile:           c.String("pid"),
@@ -334,6 +350,7 @@ func readSettings(c *cli.Context) (*settings, error) {
 		accessLogfile:     c.String("access-logfile"),
 		accessLogFormat:   c.String("access-logformat"),
 		errorLogfile:      c.String("error-logfile"),
+		captureOutput:     c.Bool("capture-output"),
 		logLevel:          c.String("log-level"),
 		logJSON:           c.Bool("log-json"),
 		proxyProtocol:     c.Bool("proxy-protocol"),

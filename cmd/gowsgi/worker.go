@@ -44,6 +44,11 @@ func runWorker(s *settings) error {
 	if err := logs.errorFile.RedirectStderr(); err != nil {
 		logs.errors.Error("cannot send standard error to the error log", "err", err)
 	}
+	if s.captureOutput {
+		if err := logs.errorFile.CaptureStdout(); err != nil {
+			logs.errors.Error("cannot send standard output to the error log", "err", err)
+		}
+	}
 	if err := logs.openAccessLog(s); err != nil {
 		logs.errors.Error("cannot open the access log", "err", err)
 		os.Exit(prefork.ExitBootFailed)

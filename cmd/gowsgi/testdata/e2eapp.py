@@ -52,6 +52,9 @@ def app(environ, start_response):
         return respond(start_response, sys.executable.encode())
     if path == "/getenv":
         return respond(start_response, os.environ.get(environ["QUERY_STRING"], "<unset>").encode())
+    if path == "/print":
+        print("app prints: %s" % environ["QUERY_STRING"], flush=True)
+        return respond(start_response, b"printed")
     if path == "/log":
         environ["wsgi.errors"].write("app says: %s\n" % environ["QUERY_STRING"])
         return respond(start_response, b"logged")
