@@ -46,6 +46,10 @@ func main() {
 	for _, c := range app.Commands {
 		c.OnUsageError = usageError
 	}
+	if err := checkInstalledVenv(); err != nil {
+		fmt.Fprintf(os.Stderr, "gowsgi: %v\n", err)
+		os.Exit(2)
+	}
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintf(os.Stderr, "gowsgi: %v\n", err)
 		os.Exit(2)
