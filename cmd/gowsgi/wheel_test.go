@@ -16,15 +16,6 @@ import (
 	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
 
-// testPython is the CPython whose wheel is tested: Debian's, or the one
-// make test-matrix names in GOWSGI_TEST_PYTHON.
-func testPython() string {
-	if p := os.Getenv("GOWSGI_TEST_PYTHON"); p != "" {
-		return p
-	}
-	return "/usr/bin/python3"
-}
-
 // distWheels lists the gowsgi wheels make wheel left in dir by their
 // Python tag ("cp311").
 func distWheels(t *testing.T, dir string) map[string]string {
@@ -83,7 +74,7 @@ type venvReport struct {
 // refused by pip, and its binary copied into this venv exits with status 2
 // naming both versions.
 func TestWheelInstallsIntoVenvAndServes(t *testing.T) {
-	python := testPython()
+	python := testPython
 	tag := strings.TrimSpace(run(t, python, "-c", `import sys; print("cp%d%d" % sys.version_info[:2])`))
 	xy := tagVersion(tag)
 	dist, err := filepath.Abs(filepath.Join("..", "..", "dist"))
