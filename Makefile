@@ -27,7 +27,7 @@ export CGO_LDFLAGS := $(strip $(CGO_LDFLAGS) -Wl,-rpath,$(call python_embed,libd
 export GOFLAGS := $(strip $(GOFLAGS) -ldflags=-X=github.com/gowsgi/gowsgi/wsgi.pythonHome=$(call python_embed,prefix))
 endif
 
-.PHONY: deps build serve test test-matrix fuzz bench vet fmt-check clean
+.PHONY: deps build serve test test-matrix wheel fuzz bench vet fmt-check clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -46,6 +46,12 @@ build: deps
 serve: build
 	$(BIN) serve --bind 127.0.0.1:8000 --chdir pyapps flask_app:app
 
+# pip-installable wheels: dist/gowsgi-VERSION-cpXY-cpXY-linux_x86_64.whl, one
+# per CPython minor version (Debian's 3.11 and each pyenv 3.12 and 3.13
+# found), or only PYTHON's: make wheel PYTHON=/path/to/python3.X
+wheel: deps
+	@MAKE='$(MAKE)' bash .ci/wheels.sh $(PYTHON)
+
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -60,6 +66,9 @@ FUZZTIME ?= 30s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 test: build fmt-check vet
+	# Debian's wheel, which go test installs into a venv and serves from
+	# (the matrix below builds and checks the other Pythons')
+	$(MAKE) --no-print-directory wheel PYTHON=/usr/bin/python3
 	$(GO) test -race -count=1 -timeout 12m ./...
 	# allocation counts need a build without the race detector
 	$(GO) test -count=1 -run 'AllocatesNothing' ./httpcore ./wsgi
@@ -96,4 +105,4 @@ stress: build
 	$(GO) run ./stress -bin $(BIN) $(STRESSFLAGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin build dist

@@ -8,6 +8,9 @@
 #   MATRIX_VERSIONS  versions looked for beside Debian's (default "3.12 3.13")
 #   MATRIX_SYSTEM=0  leave Debian's out (make test: go test ./... covers it)
 #   PYENV_ROOT       where pyenv builds live (default: `pyenv root`, ~/.pyenv)
+#
+# Each version's wheel (make wheel PYTHON=...) is built too, and the e2e
+# tests install it into a fresh venv of that Python and serve from it.
 set -uo pipefail
 # The build of each version is chosen here, not by the caller's settings.
 unset PKG_CONFIG_PATH CGO_LDFLAGS GOFLAGS MAKEFLAGS MAKELEVEL
@@ -22,18 +25,7 @@ versions=${MATRIX_VERSIONS:-"3.12 3.13"}
 # build, with plain WSGI apps.
 e2e_skip='^(TestSamplesAnswer|TestFrameworks|TestFlask.*|TestDjango.*|TestVenv.*|TestCheckCommand|TestUserDropsWorkerPrivileges)$'
 
-# pc_dir prints the pkgconfig directory of the newest build of version $1.
-pc_dir() {
-	local roots=() r d found=""
-	command -v pyenv >/dev/null && roots+=("$(pyenv root)/versions")
-	roots+=("${PYENV_ROOT:-${HOME:-}/.pyenv}/versions")
-	for r in "${roots[@]}"; do
-		for d in "$r"/"$1".*/lib/pkgconfig; do
-			[ -f "$d/python-$1-embed.pc" ] && found=$(printf '%s\n%s\n' "$found" "$d" | sed '/^$/d' | sort -uV | tail -1)
-		done
-	done
-	[ -n "$found" ] && echo "$found"
-}
+. .ci/pythons.sh
 
 declare -a summary
 failed=0
@@ -60,8 +52,13 @@ run_one() {
 	if [ -n "$pc" ] && [ "$embedded" != "$name" ]; then
 		summary+=("FAIL  $name: the binary embeds Python $embedded"); failed=1; return
 	fi
+	local python=/usr/bin/python3
+	[ -n "$pc" ] && python=$(python_of "$pc" "$name")
+	if ! $MAKE --no-print-directory wheel PYTHON="$python"; then
+		summary+=("FAIL  $name: wheel"); failed=1; return
+	fi
 	if env "${envs[@]}" $GO test -race -count=1 -timeout 5m -ldflags="$ldflags" ./wsgi &&
-		GOWSGI_TEST_BINARY="$bin" $GO test -race -count=1 -timeout 8m -skip "$e2e_skip" ./cmd/gowsgi; then
+		GOWSGI_TEST_BINARY="$bin" GOWSGI_TEST_PYTHON="$python" $GO test -race -count=1 -timeout 8m -skip "$e2e_skip" ./cmd/gowsgi; then
 		summary+=("ok    $name (Python $("$bin" version | sed -n 's/^Python \([^ ]*\).*/\1/p'), $((SECONDS - start))s)")
 	else
 		summary+=("FAIL  $name: tests"); failed=1

@@ -39,6 +39,12 @@ type Config struct {
 	// PythonPath entries go to the front of sys.path, after the working
 	// directory.
 	PythonPath []string
+	// Venv, if its Dir is set, is the virtualenv the interpreter runs as,
+	// as the venv's own python would: sys.executable is its bin/python,
+	// sys.prefix the venv, and site-packages its own (and the system's
+	// only if its pyvenv.cfg includes them). The binary is meant to live
+	// in it (ExecutableVenv).
+	Venv Venv
 	// Virtualenv, if set, is a virtualenv whose site-packages are used
 	// ahead of the system's.
 	Virtualenv string
@@ -162,6 +168,13 @@ func Start(cfg Config) (*App, error) {
 }
 
 func initInterpreter(cfg *Config) error {
+	var executable string
+	if cfg.Venv.Dir != "" {
+		var err error
+		if executable, err = cfg.Venv.python(); err != nil {
+			return err
+		}
+	}
 	tracebackFD := newTracebackFile(cfg.ErrorLog)
 	var mem cMemory
 	defer mem.free()
@@ -178,6 +191,7 @@ func initInterpreter(cfg *Config) error {
 		server_software: mem.str(cfg.ServerSoftware),
 		errfd:           2,
 		home:            mem.str(pythonHome),
+		executable:      mem.str(executable),
 		hop_by_hop:      mem.str(strings.Join(hopbyhop.Names, "\n")),
 		environ_keys:    mem.str(strings.Join(environKeys(), "\n")),
 

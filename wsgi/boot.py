@@ -123,11 +123,15 @@ def _guard_signals():
     _signal.signal = guarded_signal
 
 
-def boot(spec, pythonpath, virtualenv, traceback_fd, traceback_signal):
+def boot(spec, pythonpath, virtualenv, venv_python, traceback_fd, traceback_signal):
     _install_faulthandler(traceback_fd, traceback_signal)
     _guard_signals()
-    sys.executable = _real_executable()
+    # In a venv, sys.executable is already its python (PyConfig.executable);
+    # the base interpreter is what _real_executable finds.
+    base = _real_executable()
+    if not venv_python:
+        sys.executable = base
     if hasattr(sys, "_base_executable"):
-        sys._base_executable = sys.executable
+        sys._base_executable = base
     _setup_paths(pythonpath, virtualenv)
     return _resolve(spec)

@@ -113,6 +113,7 @@ typedef struct {
     const char *server_software;
     int errfd; /* file descriptor wsgi.errors writes to */
     const char *home; /* PyConfig.home, or "" to let Python find its prefix */
+    const char *executable; /* PyConfig.executable (a venv's python), or "" */
     const char *hop_by_hop; /* field names start_response refuses, separated by '\n' */
     const char *environ_keys; /* keys to intern, separated by '\n'; gw_field.key indexes them */
     int traceback_fd;     /* faulthandler writes every thread's traceback here (-1: nowhere) ... */

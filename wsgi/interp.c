@@ -34,21 +34,33 @@ static int set_argv(PyConfig *config, const gw_config *cfg) {
     return 0;
 }
 
-/* set_home points Python at the prefix of the build gowsgi was linked
- * against, when the build recorded one (make build PYTHON=...). Left to
- * itself Python infers its prefix from the executable's location, which for
- * gowsgi says nothing about where the interpreter lives: a binary installed
- * beside another installation's lib/pythonX.Y would take that standard
- * library instead of falling back to the prefix compiled into libpython. */
-static int set_home(PyConfig *config, const gw_config *cfg) {
-    if (cfg->home == NULL || cfg->home[0] == '\0')
+/* set_string sets one of config's path settings from a C string; an empty
+ * one leaves it to Python. */
+static int set_string(PyConfig *config, wchar_t **field, const char *name, const char *value) {
+    if (value == NULL || value[0] == '\0')
         return 0;
-    PyStatus st = PyConfig_SetBytesString(config, &config->home, cfg->home);
+    PyStatus st = PyConfig_SetBytesString(config, field, value);
     if (PyStatus_Exception(st)) {
-        fprintf(stderr, "gowsgi: python home %s: %s\n", cfg->home, st.err_msg ? st.err_msg : "error");
+        fprintf(stderr, "gowsgi: python %s %s: %s\n", name, value, st.err_msg ? st.err_msg : "error");
         return -1;
     }
     return 0;
+}
+
+/* set_paths points Python at the prefix of the build gowsgi was linked
+ * against, when the build recorded one (make build PYTHON=...), and at the
+ * virtualenv gowsgi is installed in, if any. Left to itself Python infers
+ * its prefix from the executable's location, which for gowsgi says nothing
+ * about where the interpreter lives: a binary installed beside another
+ * installation's lib/pythonX.Y would take that standard library instead of
+ * falling back to the prefix compiled into libpython. The venv's python as
+ * the executable makes Python set up the venv as that python would
+ * (site.py reads the pyvenv.cfg above it: sys.prefix, its site-packages,
+ * include-system-site-packages), and makes it sys.executable. */
+static int set_paths(PyConfig *config, const gw_config *cfg) {
+    if (set_string(config, &config->home, "home", cfg->home) < 0)
+        return -1;
+    return set_string(config, &config->executable, "executable", cfg->executable);
 }
 
 /* boot runs boot.py's boot() with the settings, leaving gw_app set.
@@ -73,8 +85,8 @@ static int boot(const gw_config *cfg) {
         PyErr_SetString(PyExc_RuntimeError, "boot module defines no boot()");
         return -1;
     }
-    gw_app = PyObject_CallFunction(fn, "sssii", cfg->spec, cfg->pythonpath, cfg->virtualenv, cfg->traceback_fd,
-                                   cfg->traceback_signal);
+    gw_app = PyObject_CallFunction(fn, "ssssii", cfg->spec, cfg->pythonpath, cfg->virtualenv, cfg->executable,
+                                   cfg->traceback_fd, cfg->traceback_signal);
     return gw_app == NULL ? -1 : 0;
 }
 
@@ -119,7 +131,7 @@ int gw_init(const gw_config *cfg) {
     PyConfig_InitPythonConfig(&config);
     config.install_signal_handlers = 0;
     config.parse_argv = 0;
-    if (set_argv(&config, cfg) < 0 || set_home(&config, cfg) < 0) {
+    if (set_argv(&config, cfg) < 0 || set_paths(&config, cfg) < 0) {
         PyConfig_Clear(&config);
         return -1;
     }
@@ -170,7 +182,7 @@ int gw_run_command(const gw_config *cfg) {
     PyConfig_InitPythonConfig(&config);
     config.install_signal_handlers = 0;
     config.parse_argv = 0;
-    if (set_argv(&config, cfg) < 0 || set_home(&config, cfg) < 0) {
+    if (set_argv(&config, cfg) < 0 || set_paths(&config, cfg) < 0) {
         PyConfig_Clear(&config);
         return 1;
     }

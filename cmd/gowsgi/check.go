@@ -35,6 +35,7 @@ func check(c *cli.Context) error {
 	app, err := wsgi.Start(wsgi.Config{
 		Spec:       a.spec,
 		PythonPath: a.pythonPath,
+		Venv:       a.venv,
 		Virtualenv: a.virtualenv,
 		Argv:       os.Args,
 	})

@@ -23,6 +23,10 @@ import (
 
 var binary string
 
+// testPython is the CPython whose wheel the wheel tests install: Debian's,
+// or the one make test-matrix names in GOWSGI_TEST_PYTHON.
+var testPython = "/usr/bin/python3"
+
 // TestMain builds the binary under test, or with GOWSGI_TEST_BINARY set
 // uses that one (make test-matrix: gowsgi built against another CPython; a
 // relative path is taken from this package's directory). The servers the
@@ -41,6 +45,10 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(runtimeDir)
 	os.Setenv("XDG_RUNTIME_DIR", runtimeDir)
+	if p := os.Getenv("GOWSGI_TEST_PYTHON"); p != "" {
+		testPython = p
+		os.Unsetenv("GOWSGI_TEST_PYTHON") // as GOWSGI_TEST_BINARY below
+	}
 	if b := os.Getenv("GOWSGI_TEST_BINARY"); b != "" {
 		// not for the servers the tests start: GOWSGI_ is their settings
 		os.Unsetenv("GOWSGI_TEST_BINARY")

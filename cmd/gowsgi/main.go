@@ -51,6 +51,10 @@ func main() {
 			sub.OnUsageError = subcommandUsageError(c.Name)
 		}
 	}
+	if err := checkInstalledVenv(); err != nil {
+		fmt.Fprintf(os.Stderr, "gowsgi: %v\n", err)
+		os.Exit(2)
+	}
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintf(os.Stderr, "gowsgi: %v\n", err)
 		os.Exit(2)

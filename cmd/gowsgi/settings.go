@@ -13,6 +13,7 @@ import (
 	"github.com/gowsgi/gowsgi/httpcore"
 	"github.com/gowsgi/gowsgi/proxy"
 	"github.com/gowsgi/gowsgi/static"
+	"github.com/gowsgi/gowsgi/wsgi"
 	"github.com/urfave/cli/v2"
 )
 
@@ -24,6 +25,7 @@ type appSettings struct {
 	chdir      string
 	pythonPath []string
 	virtualenv string
+	venv       wsgi.Venv // the virtualenv gowsgi is installed in, if any
 }
 
 type settings struct {
@@ -86,8 +88,9 @@ func appFlags() []cli.Flag {
 			Usage: "add `DIR` to sys.path, after the working directory; repeat or separate with commas",
 		},
 		&cli.StringFlag{
-			Name: "virtualenv", EnvVars: []string{"GOWSGI_VIRTUALENV", "VIRTUAL_ENV"},
-			Usage: "use the site-packages of the virtualenv at `DIR` ahead of the system's (default: $VIRTUAL_ENV)",
+			Name: "virtualenv", EnvVars: virtualenvEnvVars(),
+			Usage: "use the site-packages of the virtualenv at `DIR` ahead of the system's " +
+				"(default: $VIRTUAL_ENV, unless gowsgi is installed in a virtualenv: that one is used, as its python would)",
 		},
 	}
 }
@@ -293,6 +296,8 @@ func readAppSettings(c flagReader, args []string, command string) (appSettings, 
 		pythonPath: c.StringSlice("pythonpath"),
 		virtualenv: c.String("virtualenv"),
 	}
+	// main checked it: the error, if any, has ended the process
+	a.venv, _ = installedVenv()
 	if len(args) != 1 {
 		if len(args) == 0 {
 			return a, fmt.Errorf("%s needs an application, e.g. gowsgi %s myapp:app", command, command)

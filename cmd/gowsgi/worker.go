@@ -88,6 +88,7 @@ func runWorker(s *settings) error {
 	app, err := wsgi.Start(wsgi.Config{
 		Spec:           s.spec,
 		PythonPath:     s.pythonPath,
+		Venv:           s.venv,
 		Virtualenv:     s.virtualenv,
 		Threads:        s.threads,
 		SuspendStreams: s.suspendStreams,
