@@ -230,7 +230,12 @@ func TestCtl(t *testing.T) {
 	}
 	if os.Getuid() == 0 {
 		nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
-		if out, code := runCtl(t, nil, nobody, "--socket", sock, "status"); code != 1 || !strings.Contains(out, "permission denied") {
+		switch out, code := runCtl(t, nil, nobody, "--socket", sock, "status"); {
+		case code == 127 && strings.Contains(out, "error while loading shared libraries"):
+			// a build against a Python under /root (pyenv's, in the
+			// matrix): nobody cannot even load it
+			t.Logf("ctl as nobody not checked: %s", strings.TrimSpace(out))
+		case code != 1 || !strings.Contains(out, "permission denied"):
 			t.Errorf("ctl as nobody: exit %d, %q; want permission denied", code, out)
 		}
 	}
