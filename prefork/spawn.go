@@ -26,6 +26,7 @@ const (
 // belongs to the supervisor's loop.
 type worker struct {
 	id       int
+	age      int // the order in which it was started, from 1; see WorkerAge
 	proc     *os.Process
 	board    *slot        // the supervisor's read-only mapping of the worker's scoreboard slot
 	lastBeat atomic.Int64 // when the last heartbeat arrived, in Unix nanoseconds
@@ -89,6 +90,7 @@ func (a *arbiter) spawn(id int, r role) (*worker, error) {
 		return nil, fmt.Errorf("prefork: readiness pipe for worker %d: %w", id, err)
 	}
 	readyFD := firstInheritedFD + len(a.listeners)
+	a.spawned++
 	cmd := &exec.Cmd{
 		Path: a.path,
 		Args: a.argv,
@@ -97,6 +99,8 @@ func (a *arbiter) spawn(id int, r role) (*worker, error) {
 			envListenFDs + "=" + strconv.Itoa(len(a.listeners)),
 			envReadyFD + "=" + strconv.Itoa(readyFD),
 			envScoreboardFD + "=" + strconv.Itoa(readyFD+1),
+			envWorkerAge + "=" + strconv.Itoa(a.spawned),
+			envWorkersWanted + "=" + strconv.Itoa(a.target),
 		}),
 		// Stdin is /dev/null: several workers reading one terminal fight over it.
 		Stdout:      os.Stdout,
@@ -112,7 +116,7 @@ func (a *arbiter) spawn(id int, r role) (*worker, error) {
 		return nil, fmt.Errorf("prefork: cannot start worker %d: %w", id, err)
 	}
 	now := time.Now()
-	wk := &worker{id: id, proc: cmd.Process, board: board, role: r, started: now, bootDeadline: now.Add(a.bootTimeout)}
+	wk := &worker{id: id, age: a.spawned, proc: cmd.Process, board: board, role: r, started: now, bootDeadline: now.Add(a.bootTimeout)}
 	a.workers = append(a.workers, wk)
 	a.reg.add(wk)
 	a.log.Info("worker started", "worker", id, "pid", wk.proc.Pid)

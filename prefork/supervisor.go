@@ -74,6 +74,10 @@ type Supervisor struct {
 
 	Log *slog.Logger // nil: slog.Default()
 
+	// Hooks, if not nil, is told of workers exiting, of changes to the
+	// number of workers wanted and of reloads (see Hooks).
+	Hooks Hooks
+
 	reg registry // the live workers, for Stats, and the exited ones' totals, for Metrics
 
 	// Knobs for this package's tests, which cannot wait for the real
@@ -99,9 +103,11 @@ type arbiter struct {
 	stuckAfter       time.Duration // how long a request may run before its worker is killed; 0: off
 	maxRestartDelay  time.Duration
 	onReopenLogs     func()
+	hooks            Hooks // nil: none
 	reg              *registry
 
 	target    int       // how many active workers to keep: Workers, changed by TTIN and TTOU
+	spawned   int       // workers started so far: the last one's age
 	workers   []*worker // every worker not yet reaped, in order of start
 	events    chan event
 	signals   chan os.Signal
@@ -233,6 +239,7 @@ func (s *Supervisor) newArbiter() (*arbiter, error) {
 		maxMemory:        s.MaxWorkerMemory,
 		maxRestartDelay:  orDefault(s.maxRestartDelay, maxRestartDelay),
 		onReopenLogs:     s.OnReopenLogs,
+		hooks:            s.Hooks,
 		reg:              &s.reg,
 		target:           s.Workers,
 		events:           make(chan event, 2*s.Workers),
@@ -490,6 +497,8 @@ func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error)
 	if w.timedOut {
 		how = fmt.Sprintf("not ready within %v, %s", a.bootTimeout, how)
 	}
+	// the slot is unmapped by remove
+	defer a.exitedHook(w, w.board.requests.Load(), how)
 	attrs := append([]any{"worker", w.id, "pid", w.proc.Pid, "status", how}, a.reg.remove(w, a.exitCause(w, state))...)
 	if w.killedFor != "" {
 		attrs = append(attrs, "killed_for", w.killedFor)

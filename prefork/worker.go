@@ -25,11 +25,13 @@ const ExitStuck = 70
 // are the listeners, from firstInheritedFD on, then the readiness pipe, then
 // the scoreboard slot.
 const (
-	envWorkerID      = "GOWSGI_WORKER_ID"     // the worker's number; see WorkerID
-	envListenFDs     = "GOWSGI_LISTEN_FDS"    // how many listeners were passed
-	envReadyFD       = "GOWSGI_READY_FD"      // write end of the readiness pipe
-	envScoreboardFD  = "GOWSGI_SCOREBOARD_FD" // the worker's scoreboard slot; see scoreboard.go
-	firstInheritedFD = 3                      // the first descriptor after stdin, stdout, stderr
+	envWorkerID      = "GOWSGI_WORKER_ID"      // the worker's number; see WorkerID
+	envListenFDs     = "GOWSGI_LISTEN_FDS"     // how many listeners were passed
+	envReadyFD       = "GOWSGI_READY_FD"       // write end of the readiness pipe
+	envScoreboardFD  = "GOWSGI_SCOREBOARD_FD"  // the worker's scoreboard slot; see scoreboard.go
+	envWorkerAge     = "GOWSGI_WORKER_AGE"     // see WorkerAge
+	envWorkersWanted = "GOWSGI_WORKERS_WANTED" // see WorkersWanted
+	firstInheritedFD = 3                       // the first descriptor after stdin, stdout, stderr
 )
 
 // Messages a worker writes to the readiness pipe, one byte each (a write
@@ -81,6 +83,8 @@ type inheritance struct {
 	listeners []net.Listener
 	ready     *os.File // write end of the readiness pipe
 	board     *slot    // the worker's scoreboard slot, nil if it could not be mapped
+	age       int      // see WorkerAge
+	wanted    int      // see WorkersWanted
 	err       error
 }
 
@@ -107,11 +111,14 @@ var inherited = sync.OnceValue(func() *inheritance {
 	if err != nil {
 		return &inheritance{err: err}
 	}
-	for _, k := range []string{envWorkerID, envListenFDs, envReadyFD, envScoreboardFD} {
+	// Informational: a worker serves without them.
+	age, _ := envInt(envWorkerAge)
+	wanted, _ := envInt(envWorkersWanted)
+	for _, k := range []string{envWorkerID, envListenFDs, envReadyFD, envScoreboardFD, envWorkerAge, envWorkersWanted} {
 		os.Unsetenv(k)
 	}
 	syscall.CloseOnExec(readyFD)
-	in := &inheritance{ready: os.NewFile(uintptr(readyFD), "readiness pipe")}
+	in := &inheritance{ready: os.NewFile(uintptr(readyFD), "readiness pipe"), age: age, wanted: wanted}
 	// Without its scoreboard a worker still serves: the supervisor only
 	// loses sight of its requests.
 	in.board, _ = mapSlot(boardFD)
@@ -150,6 +157,16 @@ func WorkerListeners() ([]net.Listener, error) {
 	in := inherited()
 	return in.listeners, in.err
 }
+
+// WorkerAge returns the order in which the supervisor started this worker
+// among all it started, 1 for the first (gunicorn's worker age): unlike
+// WorkerID, never reused. It is 0 in a process that is not a worker.
+func WorkerAge() int { return inherited().age }
+
+// WorkersWanted returns how many workers the supervisor wanted when it
+// started this one (Supervisor.Workers, as TTIN and TTOU had changed it);
+// 0 in a process that is not a worker.
+func WorkersWanted() int { return inherited().wanted }
 
 // notifyReady sends the readiness message and starts the heartbeat, once
 // per process.

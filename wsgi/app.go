@@ -85,6 +85,9 @@ type Config struct {
 	// AbandonRunning and exit. The request is described as "METHOD target
 	// (running 35s)".
 	OnStuck func(request string)
+	// Hooks are the server hooks of a config file that run in this worker
+	// (see HookConfig); the zero value runs none.
+	Hooks HookConfig
 }
 
 // ErrLoad is returned by Start when the application cannot be loaded; the
@@ -108,6 +111,7 @@ type App struct {
 	closeOnce  sync.Once
 	stuck      chan struct{} // closed when the watchdog abandons a request
 	stuckOnce  sync.Once
+	hooks      []string // the hooks Config.Hooks.File defines
 }
 
 // ErrStuck is returned by Close when a request is stuck in the app: the
@@ -138,7 +142,7 @@ func Start(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{errorLog: cfg.ErrorLog, clientLog: cfg.ClientLog, timeout: cfg.Timeout, onExc: cfg.OnException,
-		suspend: cfg.SuspendStreams, refused: make(chan struct{}), stuck: make(chan struct{})}
+		suspend: cfg.SuspendStreams, refused: make(chan struct{}), stuck: make(chan struct{}), hooks: definedHooks()}
 	a.slots.init(cfg.Threads)
 	if a.timeout > 0 && cfg.ExecutorBusy != nil && cfg.ExecutorIdle != nil {
 		a.onBusy, a.onIdle = cfg.ExecutorBusy, cfg.ExecutorIdle
@@ -172,6 +176,8 @@ func initInterpreter(cfg *Config) error {
 	for i, a := range argv {
 		av[i] = cstr(a)
 	}
+	// The hooks may log and ask for worker.nr from the start (post_fork).
+	hookConfig = cfg.Hooks
 	c := C.gw_config{
 		argc:            C.int(len(argv)),
 		argv:            (**C.char)(cargv),
@@ -186,6 +192,10 @@ func initInterpreter(cfg *Config) error {
 		home:            cstr(pythonHome),
 		hop_by_hop:      cstr(strings.Join(hopbyhop.Names, "\n")),
 		environ_keys:    cstr(strings.Join(environKeys(), "\n")),
+		hooks_source:    cstr(hooksSource),
+		hooks_file:      cstr(cfg.Hooks.File),
+		worker_age:      C.int(cfg.Hooks.Age),
+		num_workers:     C.int(cfg.Hooks.Workers),
 	}
 	if C.gw_init(&c) != 0 {
 		return ErrLoad

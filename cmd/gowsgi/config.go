@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/urfave/cli/v2"
@@ -45,6 +46,9 @@ func fromFile(flags []cli.Flag) []cli.Flag {
 func loadConfig(flags []cli.Flag) cli.BeforeFunc {
 	apply := altsrc.InitInputSourceWithContext(flags, altsrc.NewTomlSourceFromFlagFunc(configFlag.Name))
 	return func(c *cli.Context) error {
+		if strings.HasSuffix(c.String(configFlag.Name), ".py") {
+			return nil // gunicorn's Python config file: pyConfigPath
+		}
 		if path := c.String(configFlag.Name); path != "" {
 			var keys map[string]any
 			if _, err := toml.DecodeFile(path, &keys); err != nil {

@@ -31,6 +31,7 @@ func main() {
 			serveCommand(),
 			checkCommand(),
 			versionCommand(),
+			hookRunnerCommandDef(),
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {
 			if err != nil {

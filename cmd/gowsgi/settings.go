@@ -68,6 +68,8 @@ type settings struct {
 	limitRequestFieldSize int
 	limitRequestBody      int64
 	maxConnections        int
+
+	pyConfig string // the gunicorn-style Python config file (pyConfigPath), absolute; "" for none
 }
 
 // appFlags are the flags that say where the application is; serve and
@@ -379,6 +381,9 @@ func readSettings(c *cli.Context) (*settings, error) {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsAny(k, "\x00") {
 			return nil, fmt.Errorf("--env %q: want KEY=VALUE", kv)
 		}
+	}
+	if s.pyConfig, err = pyConfigPath(c); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
