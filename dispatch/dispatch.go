@@ -66,6 +66,9 @@ func (b *Handler) ServeHTTP(w *httpcore.ResponseWriter, r *httpcore.Request) {
 	}
 }
 
+// Served returns the number of requests the app has answered so far.
+func (b *Handler) Served() int64 { return b.served.Load() }
+
 // logAccess hands the request's access log entry to the access log, which
 // copies what its format needs and writes it off the request path.
 func (b *Handler) logAccess(w *httpcore.ResponseWriter, r *httpcore.Request, start time.Time, took time.Duration) {

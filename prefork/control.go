@@ -156,6 +156,7 @@ func (s *Supervisor) SetWorkers(n int) (int, error) {
 			was := a.target
 			a.target = n
 			a.log.Info("workers wanted", "workers", n, "was", was)
+			a.workersChanged(was)
 			a.manageWorkers()
 			reply(was, nil)
 		}

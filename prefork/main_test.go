@@ -176,7 +176,8 @@ func runTestWorker() int {
 	return 0
 }
 
-// testHandler answers "/" with the worker's id and pid, "/slow" with
+// testHandler answers "/" with the worker's id and pid, "/age" with its
+// pid, WorkerAge and WorkersWanted, "/slow" with
 // headers at once and the body "slow done" after slowRequest, "/stuck" with
 // headers and then nothing for an hour, "/env/NAME" with the value of the
 // environment variable NAME, "/status/CODE" with status CODE,
@@ -223,6 +224,9 @@ func testHandler() http.Handler {
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "worker %d pid %d\n", WorkerID(), os.Getpid())
+	})
+	mux.HandleFunc("/age", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "pid %d age %d wanted %d\n", os.Getpid(), WorkerAge(), WorkersWanted())
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
@@ -313,6 +317,7 @@ func runTestSupervisor() int {
 		PIDFile:          os.Getenv(envTestPIDFile),
 		OnReopenLogs:     func() { log.Info("reopening logs") },
 		Log:              log,
+		Hooks:            logHooks{log},
 		maxRestartDelay:  maxDelay,
 	}
 	if dir := os.Getenv(envTestWatch); dir != "" {
@@ -375,6 +380,10 @@ type logRecord struct {
 	Lived       string `json:"lived"`
 	Delay       string `json:"delay"`
 	ExitsInARow int    `json:"exits_in_a_row"`
+	New         int    `json:"new"`
+	Old         int    `json:"old"`
+	Age         int    `json:"age"`
+	Requests    uint64 `json:"requests"`
 }
 
 // logTail collects a supervisor's log records as they are written.

@@ -59,6 +59,7 @@ func (a *arbiter) reload(why string) {
 		}
 	}
 	a.log.Info("reloading: starting a new generation of workers", "workers", a.target, "reason", why)
+	a.reloadingHook()
 	for range a.target {
 		w, err := a.spawn(a.freeID(), roleStandby)
 		if err != nil {

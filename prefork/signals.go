@@ -51,6 +51,7 @@ func (a *arbiter) handleHup() {
 func (a *arbiter) handleTtin() {
 	a.target++
 	a.log.Info("more workers wanted", "workers", a.target)
+	a.workersChanged(a.target - 1)
 	a.manageWorkers()
 }
 
@@ -63,6 +64,7 @@ func (a *arbiter) handleTtou() {
 	}
 	a.target--
 	a.log.Info("fewer workers wanted", "workers", a.target)
+	a.workersChanged(a.target + 1)
 	a.manageWorkers()
 }
 

@@ -26,6 +26,7 @@ const (
 // belongs to the supervisor's loop.
 type worker struct {
 	id       int
+	age      int // the order in which it was started, from 1; see WorkerAge
 	proc     *os.Process
 	board    *slot        // the supervisor's read-only mapping of the worker's scoreboard slot
 	dumpFile *os.File     // the worker's dump file (dump.go)
@@ -99,6 +100,7 @@ func (a *arbiter) spawn(id int, r role) (*worker, error) {
 		return nil, fmt.Errorf("prefork: readiness pipe for worker %d: %w", id, err)
 	}
 	readyFD := firstInheritedFD + len(a.listeners)
+	a.spawned++
 	cmd := &exec.Cmd{
 		Path: a.path,
 		Args: a.argv,
@@ -108,6 +110,8 @@ func (a *arbiter) spawn(id int, r role) (*worker, error) {
 			envReadyFD + "=" + strconv.Itoa(readyFD),
 			envScoreboardFD + "=" + strconv.Itoa(readyFD+1),
 			envDumpFD + "=" + strconv.Itoa(readyFD+2),
+			envWorkerAge + "=" + strconv.Itoa(a.spawned),
+			envWorkersWanted + "=" + strconv.Itoa(a.target),
 		}),
 		// Stdin is /dev/null: several workers reading one terminal fight over it.
 		Stdout:      os.Stdout,
@@ -124,7 +128,7 @@ func (a *arbiter) spawn(id int, r role) (*worker, error) {
 		return nil, fmt.Errorf("prefork: cannot start worker %d: %w", id, err)
 	}
 	now := time.Now()
-	wk := &worker{id: id, proc: cmd.Process, board: board, dumpFile: dumpFile, role: r, started: now, bootDeadline: now.Add(a.bootTimeout)}
+	wk := &worker{id: id, age: a.spawned, proc: cmd.Process, board: board, dumpFile: dumpFile, role: r, started: now, bootDeadline: now.Add(a.bootTimeout)}
 	a.workers = append(a.workers, wk)
 	a.reg.add(wk)
 	a.log.Info("worker started", "worker", id, "pid", wk.proc.Pid)

@@ -82,6 +82,10 @@ type Supervisor struct {
 
 	Log *slog.Logger // nil: slog.Default()
 
+	// Hooks, if not nil, is told of workers exiting, of changes to the
+	// number of workers wanted and of reloads (see Hooks).
+	Hooks Hooks
+
 	reg     registry                // the live workers, for Stats, and the exited ones' totals, for Metrics
 	running atomic.Pointer[arbiter] // the Run in progress, for the control methods (control.go)
 
@@ -111,10 +115,12 @@ type arbiter struct {
 	reconfigure      func() (Reload, error)
 	maxRestartDelay  time.Duration
 	onReopenLogs     func()
+	hooks            Hooks // nil: none
 	reg              *registry
 
 	started   time.Time // when Run started
 	target    int       // how many active workers to keep: Workers, changed by TTIN, TTOU and SetWorkers
+	spawned   int       // workers started so far: the last one's age
 	workers   []*worker // every worker not yet reaped, in order of start
 	events    chan event
 	signals   chan os.Signal
@@ -252,6 +258,7 @@ func (s *Supervisor) newArbiter() (*arbiter, error) {
 		reconfigure:      s.Reconfigure,
 		maxRestartDelay:  orDefault(s.maxRestartDelay, maxRestartDelay),
 		onReopenLogs:     s.OnReopenLogs,
+		hooks:            s.Hooks,
 		reg:              &s.reg,
 		started:          time.Now(),
 		target:           s.Workers,
@@ -528,6 +535,8 @@ func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error)
 	}
 	a.answerDumps(w, nil, fmt.Errorf("prefork: worker %d (pid %d) exited before it answered: %s", w.id, w.proc.Pid, how))
 	w.dumpFile.Close()
+	// the slot is unmapped by remove
+	defer a.exitedHook(w, w.board.requests.Load(), how)
 	attrs := append([]any{"worker", w.id, "pid", w.proc.Pid, "status", how}, a.reg.remove(w, a.exitCause(w, state), how)...)
 	if w.killedFor != "" {
 		attrs = append(attrs, "killed_for", w.killedFor)

@@ -25,12 +25,14 @@ const ExitStuck = 70
 // are the listeners, from firstInheritedFD on, then the readiness pipe, then
 // the scoreboard slot, then the dump file.
 const (
-	envWorkerID      = "GOWSGI_WORKER_ID"     // the worker's number; see WorkerID
-	envListenFDs     = "GOWSGI_LISTEN_FDS"    // how many listeners were passed
-	envReadyFD       = "GOWSGI_READY_FD"      // write end of the readiness pipe
-	envScoreboardFD  = "GOWSGI_SCOREBOARD_FD" // the worker's scoreboard slot; see scoreboard.go
-	envDumpFD        = "GOWSGI_DUMP_FD"       // the worker's dump file; see dump.go
-	firstInheritedFD = 3                      // the first descriptor after stdin, stdout, stderr
+	envWorkerID      = "GOWSGI_WORKER_ID"      // the worker's number; see WorkerID
+	envListenFDs     = "GOWSGI_LISTEN_FDS"     // how many listeners were passed
+	envReadyFD       = "GOWSGI_READY_FD"       // write end of the readiness pipe
+	envScoreboardFD  = "GOWSGI_SCOREBOARD_FD"  // the worker's scoreboard slot; see scoreboard.go
+	envDumpFD        = "GOWSGI_DUMP_FD"        // the worker's dump file; see dump.go
+	envWorkerAge     = "GOWSGI_WORKER_AGE"     // see WorkerAge
+	envWorkersWanted = "GOWSGI_WORKERS_WANTED" // see WorkersWanted
+	firstInheritedFD = 3                       // the first descriptor after stdin, stdout, stderr
 )
 
 // Messages a worker writes to the readiness pipe, one byte each (a write
@@ -84,6 +86,8 @@ type inheritance struct {
 	ready     *os.File // write end of the readiness pipe
 	board     *slot    // the worker's scoreboard slot, nil if it could not be mapped
 	dump      *os.File // the worker's dump file
+	age       int      // see WorkerAge
+	wanted    int      // see WorkersWanted
 	err       error
 }
 
@@ -115,12 +119,15 @@ var inherited = sync.OnceValue(func() *inheritance {
 	if err != nil {
 		return &inheritance{err: err}
 	}
-	for _, k := range []string{envWorkerID, envListenFDs, envReadyFD, envScoreboardFD, envDumpFD} {
+	// Informational: a worker serves without them.
+	age, _ := envInt(envWorkerAge)
+	wanted, _ := envInt(envWorkersWanted)
+	for _, k := range []string{envWorkerID, envListenFDs, envReadyFD, envScoreboardFD, envDumpFD, envWorkerAge, envWorkersWanted} {
 		os.Unsetenv(k)
 	}
 	syscall.CloseOnExec(readyFD)
 	syscall.CloseOnExec(dumpFD)
-	in := &inheritance{ready: os.NewFile(uintptr(readyFD), "readiness pipe"), dump: os.NewFile(uintptr(dumpFD), "dump file")}
+	in := &inheritance{ready: os.NewFile(uintptr(readyFD), "readiness pipe"), dump: os.NewFile(uintptr(dumpFD), "dump file"), age: age, wanted: wanted}
 	// Without its scoreboard a worker still serves: the supervisor only
 	// loses sight of its requests.
 	in.board, _ = mapSlot(boardFD)
@@ -159,6 +166,16 @@ func WorkerListeners() ([]net.Listener, error) {
 	in := inherited()
 	return in.listeners, in.err
 }
+
+// WorkerAge returns the order in which the supervisor started this worker
+// among all it started, 1 for the first (gunicorn's worker age): unlike
+// WorkerID, never reused. It is 0 in a process that is not a worker.
+func WorkerAge() int { return inherited().age }
+
+// WorkersWanted returns how many workers the supervisor wanted when it
+// started this one (Supervisor.Workers, as TTIN and TTOU had changed it);
+// 0 in a process that is not a worker.
+func WorkersWanted() int { return inherited().wanted }
 
 // notifyReady sends the readiness message and starts the heartbeat, once
 // per process.

@@ -97,6 +97,9 @@ type Config struct {
 	// AbandonRunning and exit. The request is described as "METHOD target
 	// (running 35s)".
 	OnStuck func(request string)
+	// Hooks are the server hooks of a config file that run in this worker
+	// (see HookConfig); the zero value runs none.
+	Hooks HookConfig
 }
 
 // ErrLoad is returned by Start when the application cannot be loaded; the
@@ -122,6 +125,7 @@ type App struct {
 	closeOnce  sync.Once
 	stuck      chan struct{} // closed when the watchdog abandons a request
 	stuckOnce  sync.Once
+	hooks      []string // the hooks Config.Hooks.File defines
 }
 
 // ErrStuck is returned by Close when a request is stuck in the app: the
@@ -152,7 +156,7 @@ func Start(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{errorLog: cfg.ErrorLog, clientLog: cfg.ClientLog, timeout: cfg.Timeout, onExc: cfg.OnException,
-		suspend: cfg.SuspendStreams, refused: make(chan struct{}), stuck: make(chan struct{})}
+		suspend: cfg.SuspendStreams, refused: make(chan struct{}), stuck: make(chan struct{}), hooks: definedHooks()}
 	a.slots.init(cfg.Threads)
 	if a.timeout > 0 && cfg.ExecutorBusy != nil && cfg.ExecutorIdle != nil {
 		a.onBusy, a.onIdle = cfg.ExecutorBusy, cfg.ExecutorIdle
@@ -175,6 +179,8 @@ func initInterpreter(cfg *Config) error {
 			return err
 		}
 	}
+	// The hooks may log and ask for worker.nr from the start (post_fork).
+	hookConfig = cfg.Hooks
 	tracebackFD := newTracebackFile(cfg.ErrorLog)
 	var mem cMemory
 	defer mem.free()
@@ -197,6 +203,10 @@ func initInterpreter(cfg *Config) error {
 
 		traceback_fd:     C.int(tracebackFD),
 		traceback_signal: C.int(tracebackSignal),
+		hooks_source:     mem.str(hooksSource),
+		hooks_file:       mem.str(cfg.Hooks.File),
+		worker_age:       C.int(cfg.Hooks.Age),
+		num_workers:      C.int(cfg.Hooks.Workers),
 	}
 	if C.gw_init(&c) != 0 {
 		return ErrLoad

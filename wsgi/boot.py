@@ -1,6 +1,8 @@
 # The boot module: run once in each worker, before serving, to set up
-# sys.path and sys.executable and to load the application from its spec.
-# It runs inside the _gowsgi module; the C side calls boot().
+# sys.path and sys.executable, to load the application from its spec and the
+# server hooks of the config file (hooks.py); and once in the hook runner,
+# for the hooks alone. It runs inside the _gowsgi module; the C side calls
+# boot().
 import _signal
 import faulthandler
 import importlib
@@ -8,8 +10,12 @@ import os
 import signal
 import site
 import sys
+import traceback
 
 import _gowsgi
+import _gowsgi_hooks
+
+hooks_defined = ""  # the hooks the config file defines, separated by newlines
 
 
 class AppLoadError(Exception):
@@ -123,7 +129,33 @@ def _guard_signals():
     _signal.signal = guarded_signal
 
 
-def boot(spec, pythonpath, virtualenv, venv_python, traceback_fd, traceback_signal):
+def _load_hooks(load, *args):
+    # A config file that fails to run stops the process's boot, with its
+    # traceback, as the file would stop gunicorn.
+    try:
+        return load(*args)
+    except Exception:
+        traceback.print_exc()
+        raise AppLoadError("the config file %s failed (the traceback is above)" % args[0]) from None
+
+
+def _boot_hook(name, hooks_file):
+    # post_fork and post_worker_init that raise make the worker fail to
+    # boot, as under gunicorn.
+    try:
+        _gowsgi_hooks.call_boot_hook(name)
+    except Exception:
+        traceback.print_exc()
+        raise AppLoadError("the %s hook of %s raised (the traceback is above)" % (name, hooks_file)) from None
+
+
+def boot(spec, pythonpath, virtualenv, venv_python, traceback_fd, traceback_signal, hooks_file, age, num_workers):
+    """Prepares the interpreter and returns the application, with the
+    worker hooks of hooks_file (if given) loaded and post_fork and
+    post_worker_init called around the import. With no spec this is the
+    hook runner: it loads the supervisor hooks and returns None. Either
+    way the result of loading the hooks is left in hooks_defined."""
+    global hooks_defined
     _install_faulthandler(traceback_fd, traceback_signal)
     _guard_signals()
     # In a venv, sys.executable is already its python (PyConfig.executable);
@@ -134,4 +166,13 @@ def boot(spec, pythonpath, virtualenv, venv_python, traceback_fd, traceback_sign
     if hasattr(sys, "_base_executable"):
         sys._base_executable = base
     _setup_paths(pythonpath, virtualenv)
-    return _resolve(spec)
+    if not spec:
+        hooks_defined = _load_hooks(_gowsgi_hooks.load_supervisor, hooks_file)
+        return None
+    if hooks_file:
+        hooks_defined = _load_hooks(_gowsgi_hooks.load_worker, hooks_file, age, num_workers)
+        _boot_hook("post_fork", hooks_file)
+    app = _resolve(spec)
+    if hooks_file:
+        _boot_hook("post_worker_init", hooks_file)
+    return app

@@ -97,6 +97,8 @@ typedef struct gw_exec {
     int64_t body_bytes;      /* body bytes handed to Go so far */
     int file_fd;             /* with GW_FILE: the wrapped file's descriptor (the app's) */
     int64_t file_off, file_len;
+    PyObject *hook_req; /* pre_request's req, while the request runs with request hooks (hooks.c) */
+    PyObject *hook_env; /* and its environ, for post_request */
 } gw_exec;
 
 /* gw_config carries the start-up settings from Go. Strings are C strings
@@ -118,6 +120,10 @@ typedef struct {
     const char *environ_keys; /* keys to intern, separated by '\n'; gw_field.key indexes them */
     int traceback_fd;     /* faulthandler writes every thread's traceback here (-1: nowhere) ... */
     int traceback_signal; /* ... on this signal (WriteTracebacks) */
+    const char *hooks_source; /* Python source of the hooks module (hooks.py) */
+    const char *hooks_file;   /* the config file whose server hooks run here, or "" */
+    int worker_age;           /* worker.age, for the hooks */
+    int num_workers;          /* server.num_workers, for the hooks */
 } gw_config;
 
 /* interp.c */
@@ -145,6 +151,7 @@ int gw_start_response_called(PyObject *sr);
 int gw_head_prepare(gw_exec *ex);
 void gw_start_response_detach(PyObject *sr);
 void gw_start_response_reset(PyObject *sr);
+void gw_start_response_head(PyObject *sr, PyObject **status, PyObject **headers);
 
 /* input.c */
 int gw_input_init(PyObject *module);
@@ -167,6 +174,16 @@ int gw_file_wrapper_fd(PyObject *result, int *fd, int64_t *offset, int64_t *leng
 /* errors.c */
 int gw_errors_init(PyObject *module, int fd);
 PyObject *gw_errors_stream(void);
+
+/* hooks.c */
+extern int gw_request_hooks;
+int gw_hooks_init_module(PyObject *module, const char *source);
+int gw_hooks_ready(PyObject *module);
+const char *gw_hooks_defined(void);
+int gw_hooks_begin(gw_exec *ex, PyObject *env);
+void gw_hooks_end(gw_exec *ex, int rc);
+int gw_hooks_run(const char *name);
+char *gw_hooks_event(const char *line);
 
 /* signals.c */
 void gw_signals_keep(int sig);

@@ -309,6 +309,11 @@ int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, i
         rc = fail(ex);
         goto exit;
     }
+    if (gw_request_hooks && gw_hooks_begin(ex, env) < 0) {
+        Py_DECREF(env);
+        rc = fail(ex); /* pre_request raised: 500, as gunicorn answers */
+        goto exit;
+    }
     PyObject *args[2] = {env, sr};
     ex->result = PyObject_Vectorcall(gw_app, args, 2, NULL);
     Py_DECREF(env);
@@ -323,6 +328,8 @@ int gw_call(gw_exec *ex, const char *buf, const gw_field *fields, int nfields, i
         rc = ex->iter ? advance(ex) : fail(ex);
     }
 exit:
+    if (ex->hook_req != NULL && rc != GW_STREAM && rc != GW_FILE)
+        gw_hooks_end(ex, rc);
     exit_context(ex);
 out:
     if (rc != GW_STREAM && rc != GW_FILE)
@@ -349,6 +356,8 @@ int gw_next(gw_exec *ex, int stop) {
         rc = finish(ex);
     else
         rc = advance(ex);
+    if (ex->hook_req != NULL && rc != GW_STREAM && rc != GW_FILE)
+        gw_hooks_end(ex, rc);
     exit_context(ex);
     if (rc != GW_STREAM && rc != GW_FILE)
         end_request(ex);
@@ -383,6 +392,8 @@ void gw_exec_free(gw_exec *ex) {
         release_request(ex);
         close_result(ex);
         Py_CLEAR(ex->ctx);
+        Py_CLEAR(ex->hook_req);
+        Py_CLEAR(ex->hook_env);
         Py_CLEAR(ex->sr);
         Py_CLEAR(ex->input);
         gw_save();

@@ -63,8 +63,9 @@ static int set_paths(PyConfig *config, const gw_config *cfg) {
     return set_string(config, &config->executable, "executable", cfg->executable);
 }
 
-/* boot runs boot.py's boot() with the settings, leaving gw_app set.
- * Failure leaves a Python exception set. */
+/* boot runs boot.py's boot() with the settings, leaving gw_app set (None
+ * in the hook runner, which loads no app). Failure leaves a Python
+ * exception set. */
 static int boot(const gw_config *cfg) {
     PyObject *code = Py_CompileString(cfg->boot_source, "<gowsgi boot>", Py_file_input);
     if (code == NULL)
@@ -85,13 +86,15 @@ static int boot(const gw_config *cfg) {
         PyErr_SetString(PyExc_RuntimeError, "boot module defines no boot()");
         return -1;
     }
-    gw_app = PyObject_CallFunction(fn, "ssssii", cfg->spec, cfg->pythonpath, cfg->virtualenv, cfg->executable,
-                                   cfg->traceback_fd, cfg->traceback_signal);
+    gw_app = PyObject_CallFunction(fn, "ssssiisii", cfg->spec, cfg->pythonpath, cfg->virtualenv, cfg->executable,
+                                   cfg->traceback_fd, cfg->traceback_signal, cfg->hooks_file, cfg->worker_age,
+                                   cfg->num_workers);
     return gw_app == NULL ? -1 : 0;
 }
 
-/* report_boot_error prints why the app could not load: the one-line reason
- * for the boot module's own AppLoadError, the traceback for anything else. */
+/* report_boot_error prints why the app (or, with no spec, the hook
+ * runner's hooks) could not load: the one-line reason for the boot
+ * module's own AppLoadError, the traceback for anything else. */
 static void report_boot_error(const char *spec) {
     PyObject *dict = PyModule_GetDict(gw_module);
     PyObject *loaderr = PyDict_GetItemString(dict, "AppLoadError"); /* borrowed */
@@ -107,7 +110,8 @@ static void report_boot_error(const char *spec) {
 #endif
         PyObject *s = value ? PyObject_Str(value) : NULL;
         const char *msg = s ? PyUnicode_AsUTF8(s) : NULL;
-        fprintf(stderr, "gowsgi: cannot load the application: %s\n", msg ? msg : "unknown error");
+        fprintf(stderr, "gowsgi: cannot load the %s: %s\n", spec[0] ? "application" : "server hooks",
+                msg ? msg : "unknown error");
         Py_XDECREF(s);
         Py_XDECREF(value);
         PyErr_Clear();
@@ -151,8 +155,17 @@ int gw_init(const gw_config *cfg) {
         return -1;
     }
     PyObject *modules = PyImport_GetModuleDict(); /* borrowed */
-    if (PyDict_SetItemString(modules, "_gowsgi", gw_module) < 0 || boot(cfg) < 0) {
+    if (PyDict_SetItemString(modules, "_gowsgi", gw_module) < 0 ||
+        gw_hooks_init_module(gw_module, cfg->hooks_source) < 0) {
+        PyErr_Print();
+        return -1;
+    }
+    if (boot(cfg) < 0) {
         report_boot_error(cfg->spec);
+        return -1;
+    }
+    if (gw_hooks_ready(gw_module) < 0) {
+        PyErr_Print();
         return -1;
     }
     gw_signals_restore();

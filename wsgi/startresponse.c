@@ -363,6 +363,14 @@ PyObject *gw_start_response_new(gw_exec *ex) {
 /* gw_start_response_called reports whether the app called start_response. */
 int gw_start_response_called(PyObject *sr) { return ((StartResponseObject *)sr)->status != NULL; }
 
+/* gw_start_response_head gives the status and headers (a tuple) the app
+ * passed to sr, borrowed; NULL if it did not call it. */
+void gw_start_response_head(PyObject *sr, PyObject **status, PyObject **headers) {
+    StartResponseObject *s = (StartResponseObject *)sr;
+    *status = s->status;
+    *headers = s->headers;
+}
+
 /* gw_start_response_detach ends sr's request: a later call on it fails. It
  * is reattached when the executor reuses it. */
 void gw_start_response_detach(PyObject *sr) { ((StartResponseObject *)sr)->ex = NULL; }

@@ -283,7 +283,14 @@ func (t *translator) translate(g *gunicornSetting, v gunicornValue) error {
 		if !ok || obj.kind == "object" {
 			return fmt.Errorf("a server hook must be a callable, got %s", printable(v.value))
 		}
-		t.note(g.name, v, "hook (not yet run)", false)
+		switch g.name {
+		case "pre_fork", "pre_exec":
+			// gunicorn calls them in the arbiter before it forks or
+			// re-executes, which gowsgi never does (README: Server hooks)
+			t.note(g.name, v, "hook never called: gowsgi starts workers afresh, it does not fork or re-execute", true)
+		default:
+			t.note(g.name, v, "hook", false)
+		}
 	case g.flag != "":
 		values, err := g.conv(v.value)
 		if err != nil {

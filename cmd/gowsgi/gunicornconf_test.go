@@ -241,8 +241,8 @@ def post_worker_init(worker):
 	expect(t, got, "capture-output", "true", "(capture_output)")
 	expect(t, got, "log-level", `"info"`, "(loglevel)")
 	expect(t, got, "access-logfile", `""`, "default")
-	expect(t, got, "on_starting", "<function on_starting>", "hook (not yet run)")
-	expect(t, got, "post_worker_init", "<function post_worker_init>", "hook (not yet run)")
+	expect(t, got, "on_starting", "<function on_starting>", "hook")
+	expect(t, got, "post_worker_init", "<function post_worker_init>", "hook")
 	expect(t, got, "worker_class", `"gthread"`, "--threads requests run at once")
 	if stderr != "" {
 		t.Errorf("--print-config warned about a config whose every setting maps:\n%s", stderr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -42,6 +43,26 @@ func (l *logs) reopen() {
 	}
 	if err := l.access.Reopen(); err != nil {
 		l.errors.Error("cannot reopen the access log", "err", err)
+	}
+}
+
+// pythonLog is what Python's lines (worker.log and server.log in the
+// server hooks) become: records of log at the level of Python's logging
+// level (10 debug, 20 info, 30 warning, 40 error, 50 critical).
+func pythonLog(log *slog.Logger) func(level int, msg string) {
+	return func(level int, msg string) {
+		lv := accesslog.LevelCritical
+		switch {
+		case level <= 10:
+			lv = slog.LevelDebug
+		case level <= 20:
+			lv = slog.LevelInfo
+		case level <= 30:
+			lv = slog.LevelWarn
+		case level <= 40:
+			lv = slog.LevelError
+		}
+		log.Log(context.Background(), lv, msg)
 	}
 }
 

@@ -33,6 +33,7 @@ func main() {
 			ctlCommand(),
 			versionCommand(),
 			evalConfigCommand(),
+			hookRunnerCommandDef(),
 		},
 		ExitErrHandler: func(c *cli.Context, err error) {
 			if err != nil {

@@ -117,3 +117,14 @@ func pythonView(defined []pyDefined, source string) (map[string]gunicornValue, [
 	}
 	return view, notes
 }
+
+// pyConfigFile is the gunicorn-style Python configuration file among the
+// resolved settings (--config, made absolute by the resolution), whose
+// server hooks run (hooks.go, hookrunner.go); "" for none: no file, a TOML
+// one, or python:MODULE (its hooks are not run: the README says so).
+func pyConfigFile(config string) string {
+	if strings.HasSuffix(config, ".py") {
+		return config
+	}
+	return ""
+}

@@ -80,6 +80,15 @@ func runParent(p *parentConfig) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
+	// The config file's supervisor hooks run in a process of their own;
+	// gunicorn's arbiter runs on_starting before it binds, when_ready once
+	// it has, and on_exit last.
+	hooks, err := startHookClient(s, log)
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	defer hooks.close()
+	hooks.starting(s.workers)
 	listeners, err := openListeners(s, log)
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
@@ -103,9 +112,15 @@ func runParent(p *parentConfig) error {
 		MaxWorkerMemory:  s.maxWorkerMemoryMB << 20,
 		RequestTimeout:   s.timeout,
 		PIDFile:          s.pidFile,
-		OnReopenLogs:     logs.reopen,
-		Credential:       cred,
-		Log:              log,
+		OnReopenLogs: func() {
+			logs.reopen()
+			hooks.reopenLogs()
+		},
+		Credential: cred,
+		Log:        log,
+	}
+	if hooks != nil {
+		sup.Hooks = hooks
 	}
 	if s.metricsBind != "" {
 		ln, err := net.Listen("tcp", s.metricsBind)
@@ -128,7 +143,10 @@ func runParent(p *parentConfig) error {
 		log.Info("reloading on changes", "paths", sup.WatchPaths)
 	}
 	log.Info("starting gowsgi", "version", Version, "pid", os.Getpid(), "app", s.spec, "config", p.current.values.String("config"))
-	if err := sup.Run(); err != nil {
+	hooks.ready()
+	err = sup.Run()
+	hooks.exiting()
+	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
 	log.Info("stopped")

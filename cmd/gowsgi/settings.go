@@ -73,6 +73,8 @@ type settings struct {
 	limitRequestFieldSize int
 	limitRequestBody      int64
 	maxConnections        int
+
+	pyConfig string // the gunicorn-style Python config file (pyConfigFile), absolute; "" for none
 }
 
 // appFlags are the flags that say where the application is; serve and
@@ -415,6 +417,7 @@ func readSettings(c flagReader, args []string) (*settings, error) {
 			return nil, fmt.Errorf("--env %q: want KEY=VALUE", kv)
 		}
 	}
+	s.pyConfig = pyConfigFile(c.String("config"))
 	return s, nil
 }
 

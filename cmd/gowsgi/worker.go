@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,6 +27,10 @@ const (
 	// stuckAnswerTimeout is how long the answers to the requests a stuck
 	// worker gives up on get to reach their clients before it exits.
 	stuckAnswerTimeout = time.Second
+	// stuckHookTimeout is how long a worker that gives up on a stuck
+	// request waits, once the others are done, for its worker_abort and
+	// worker_exit hooks, which need the GIL the stuck thread may hold.
+	stuckHookTimeout = time.Second
 )
 
 // runWorker loads the application into this process's interpreter and
@@ -85,6 +90,7 @@ func runWorker(s *settings) error {
 	}
 	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelError)
 	setProcs(s.workers)
+	var handler atomic.Pointer[dispatch.Handler] // for worker.nr, once there is one
 	app, err := wsgi.Start(wsgi.Config{
 		Spec:           s.spec,
 		PythonPath:     s.pythonPath,
@@ -112,6 +118,18 @@ func runWorker(s *settings) error {
 			default: // already stopping
 			}
 		},
+		Hooks: wsgi.HookConfig{
+			File:    s.pyConfig,
+			Age:     prefork.WorkerAge(),
+			Workers: prefork.WorkersWanted(),
+			Log:     pythonLog(log),
+			Requests: func() int64 {
+				if h := handler.Load(); h != nil {
+					return h.Served()
+				}
+				return 0
+			},
+		},
 	})
 	if err != nil {
 		if !errors.Is(err, wsgi.ErrLoad) {
@@ -126,11 +144,12 @@ func runWorker(s *settings) error {
 		os.Exit(prefork.ExitBootFailed)
 	}
 	defer files.Close()
+	handler.Store(dispatch.New(dispatch.Config{
+		App: app, Static: files, Access: logs.access, Trust: s.trust,
+		MaxRequests: requestLimit(s.maxRequests, s.maxRequestsJitter), RootPath: s.rootPath,
+	}))
 	srv := &httpcore.Server{
-		Handler: dispatch.New(dispatch.Config{
-			App: app, Static: files, Access: logs.access, Trust: s.trust,
-			MaxRequests: requestLimit(s.maxRequests, s.maxRequestsJitter), RootPath: s.rootPath,
-		}),
+		Handler:       handler.Load(),
 		ServerHeader:  "gowsgi",
 		KeepAlive:     s.keepAlive,
 		HeaderTimeout: s.headerTimeout,
@@ -168,7 +187,11 @@ func runWorker(s *settings) error {
 	case sig := <-stop:
 		if sig != syscall.SIGTERM {
 			log.Info("stopping now", "signal", sig.String())
+			// worker_int sees the requests still running (configs dump
+			// their tracebacks); the supervisor's SIGKILL bounds both hooks.
+			app.RunHook(wsgi.HookWorkerInt)
 			srv.Close()
+			app.RunHook(wsgi.HookWorkerExit)
 			os.Exit(0)
 		}
 		log.Info("stopping gracefully", "signal", sig.String())
@@ -192,6 +215,7 @@ func runWorker(s *settings) error {
 	case <-stuck:
 		stopStuck(srv, app)
 	}
+	app.RunHook(wsgi.HookWorkerExit)
 	if err := app.Close(); errors.Is(err, wsgi.ErrStuck) {
 		stopStuck(srv, app)
 	} else if err != nil {
@@ -205,8 +229,15 @@ func runWorker(s *settings) error {
 // connections, are answered 503 with Retry-After), the requests running
 // elsewhere in the app get stuckDrainTimeout to finish, and those that do
 // not are answered 500. The stuck thread may hold the GIL, so Python is not
-// finalized: the worker exits for the supervisor to replace it.
+// finalized: the worker exits for the supervisor to replace it. The
+// worker_abort and worker_exit hooks run meanwhile, if the GIL lets them.
 func stopStuck(srv *httpcore.Server, app *wsgi.App) {
+	hooked := make(chan struct{})
+	go func() {
+		app.RunHook(wsgi.HookWorkerAbort)
+		app.RunHook(wsgi.HookWorkerExit)
+		close(hooked)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), stuckDrainTimeout)
 	defer cancel()
 	drained := make(chan error, 1)
@@ -217,6 +248,10 @@ func stopStuck(srv *httpcore.Server, app *wsgi.App) {
 		last, cancel := context.WithTimeout(context.Background(), stuckAnswerTimeout)
 		srv.Shutdown(last)
 		cancel()
+	}
+	select {
+	case <-hooked:
+	case <-time.After(stuckHookTimeout): // the stuck thread holds the GIL
 	}
 	os.Exit(prefork.ExitStuck)
 }
