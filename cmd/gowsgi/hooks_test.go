@@ -507,19 +507,20 @@ func TestHookRunnerOnlyWhenNeeded(t *testing.T) {
 	}
 }
 
-// TestBrokenConfigFileStopsTheServer: a config file that does not run stops
-// the server at start-up with its traceback and exit status 1, as it stops
-// gunicorn.
+// TestBrokenConfigFileStopsTheServer: a config file (with hooks) that does
+// not run stops the server at start-up, before any hook or worker, with its
+// traceback and exit status 2 (a bad configuration, as a bad flag is), as
+// it stops gunicorn.
 func TestBrokenConfigFileStopsTheServer(t *testing.T) {
 	conf := filepath.Join(t.TempDir(), "gunicorn.conf.py")
 	if err := os.WriteFile(conf, []byte("def on_starting(server:\n    pass\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s := launch(t, "serve", "--bind", freePort(t), "--chdir", "testdata", "-c", conf, "e2eapp:app")
-	if code := s.wait(t, 60*time.Second); code != 1 {
-		t.Errorf("exit status %d, want 1", code)
+	if code := s.wait(t, 60*time.Second); code != 2 {
+		t.Errorf("exit status %d, want 2", code)
 	}
-	for _, want := range []string{"SyntaxError", "gunicorn.conf.py failed", "could not load"} {
+	for _, want := range []string{"SyntaxError", "gunicorn.conf.py failed"} {
 		if !strings.Contains(s.log.String(), want) {
 			t.Errorf("the output lacks %q:\n%s", want, s.log)
 		}
