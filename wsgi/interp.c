@@ -63,6 +63,21 @@ static int set_paths(PyConfig *config, const gw_config *cfg) {
     return set_string(config, &config->executable, "executable", cfg->executable);
 }
 
+/* new_config prepares the interpreter's configuration as gowsgi starts it
+ * everywhere: no signal handlers (Go owns the process's signals), no
+ * parsing of argv, which becomes sys.argv, and the paths set_paths sets.
+ * On an error it returns -1, config cleared, the reason printed. */
+static int new_config(PyConfig *config, const gw_config *cfg) {
+    PyConfig_InitPythonConfig(config);
+    config->install_signal_handlers = 0;
+    config->parse_argv = 0;
+    if (set_argv(config, cfg) < 0 || set_paths(config, cfg) < 0) {
+        PyConfig_Clear(config);
+        return -1;
+    }
+    return 0;
+}
+
 /* boot runs boot.py's boot() with the settings, leaving gw_app set (None
  * in the hook runner, which loads no app). Failure leaves a Python
  * exception set. */
@@ -132,13 +147,8 @@ int gw_init(const gw_config *cfg) {
     gw_bridge_depth++;
     gw_signals_prepare();
     PyConfig config;
-    PyConfig_InitPythonConfig(&config);
-    config.install_signal_handlers = 0;
-    config.parse_argv = 0;
-    if (set_argv(&config, cfg) < 0 || set_paths(&config, cfg) < 0) {
-        PyConfig_Clear(&config);
+    if (new_config(&config, cfg) < 0)
         return -1;
-    }
     PyStatus st = Py_InitializeFromConfig(&config);
     PyConfig_Clear(&config);
     if (PyStatus_Exception(st)) {
@@ -192,13 +202,8 @@ int gw_finalize(void) {
  * For a short-lived process that runs no application. */
 int gw_run_command(const gw_config *cfg) {
     PyConfig config;
-    PyConfig_InitPythonConfig(&config);
-    config.install_signal_handlers = 0;
-    config.parse_argv = 0;
-    if (set_argv(&config, cfg) < 0 || set_paths(&config, cfg) < 0) {
-        PyConfig_Clear(&config);
+    if (new_config(&config, cfg) < 0)
         return 1;
-    }
     PyStatus st = PyConfig_SetBytesString(&config, &config.run_command, cfg->boot_source);
     if (!PyStatus_Exception(st))
         st = Py_InitializeFromConfig(&config);
