@@ -21,9 +21,12 @@ versions=${MATRIX_VERSIONS:-"3.12 3.13"}
 
 # The binary's tests that need Debian's framework packages (or, for
 # --user, a build nobody can read: pyenv's sit under root's home) are left
-# out; every other protocol, process and interpreter test runs against each
-# build, with plain WSGI apps.
-e2e_skip='^(TestSamplesAnswer|TestFrameworks|TestFlask.*|TestDjango.*|TestVenv.*|TestCheckCommand|TestUserDropsWorkerPrivileges)$'
+# out, and so are those of Go-only logic that gains nothing from another
+# interpreter and takes long under load (keep-alive across restarts, crash
+# loops, the control socket, reading gunicorn's settings: Debian's build
+# runs them); every other protocol, process and interpreter test runs
+# against each build, with plain WSGI apps.
+e2e_skip='^(TestSamplesAnswer|TestFrameworks|TestFlask.*|TestDjango.*|TestVenv.*|TestCheckCommand|TestUserDropsWorkerPrivileges|TestKeepAlive.*|TestCrashLoop.*|TestReplacementThatCannotImportIsBackedOff|TestCtl|TestCtlSocketDefaults|TestGunicornConf.*|TestGunicornSettingWithoutEquivalentWarnsOnce|TestSettingsPrecedence|TestPortAndWebConcurrency|TestRefusedWorkerClassExits2|TestHUPRereadsConfigFile)$'
 
 . .ci/pythons.sh
 
