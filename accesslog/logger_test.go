@@ -22,6 +22,7 @@ import (
 // writer goroutine may wait long for a CPU on a busy machine).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
+	// polling cond, bounded by the deadline
 	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -18,7 +18,7 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(time.Millisecond) // polling cond, bounded by the deadline
 	}
 }
 

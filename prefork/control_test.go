@@ -38,7 +38,7 @@ func status(t *testing.T, s *Supervisor, what string, ok func(Status) bool) Stat
 		if time.Now().After(deadline) {
 			t.Fatalf("no %s after 20s: %+v", what, st)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // polling the status, bounded by the deadline
 	}
 }
 

@@ -37,7 +37,8 @@ func TestListenQueue(t *testing.T) {
 				defer c.Close()
 			}
 			// A TCP connection is queued once the handshake completes,
-			// which the client sees a moment before the listener's side.
+			// which the client sees a moment before the listener's side:
+			// poll the queue, bounded by the deadline.
 			var st ListenerStats
 			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 				st = listenerStats([]*os.File{f})[0]

@@ -22,6 +22,7 @@ func TestWriteTracebacks(t *testing.T) {
 		served <- rec
 	}()
 	var dump bytes.Buffer
+	// polling dumps until the app is in echo, bounded by the deadline
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(dump.String(), "in echo"); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			sender.Close()

@@ -127,7 +127,7 @@ func TestTricklingStreamedBodyIsCut(t *testing.T) {
 			if _, err := c.Write([]byte("b")); err != nil {
 				break
 			}
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond) // the scenario: a byte every 100 ms
 		}
 		cut <- time.Since(start)
 	}()

@@ -304,6 +304,7 @@ func (h *holds) flags() []string { return []string{"--env", "E2E_HOLD_DIR=" + h.
 // stop, and fails the test.
 func (h *holds) awaitEntered(t *testing.T, names ...string) {
 	t.Helper()
+	// polling the files the app makes, bounded by the deadline
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		missing := slices.DeleteFunc(slices.Clone(names), func(n string) bool {
 			_, err := os.Stat(filepath.Join(h.dir, "entered-"+n))
