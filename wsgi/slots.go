@@ -99,22 +99,6 @@ var errNoExecutor = errors.New("wsgi: out of memory making an executor")
 // executors returns every executor made so far.
 func (a *App) executors() []*executor { return *registry.Load() }
 
-// takeSlot waits for a vacant slot, FIFO among the requests waiting; ok is
-// false if the app refuses requests (Refuse).
-func (a *App) takeSlot() (slot int, ok bool) {
-	select {
-	case slot = <-a.slots.vacant:
-		return slot, true
-	default:
-	}
-	select {
-	case slot = <-a.slots.vacant:
-		return slot, true
-	case <-a.refused:
-		return -1, false
-	}
-}
-
 // giveSlot gives a slot back.
 func (a *App) giveSlot(slot int) { a.slots.vacant <- slot }
 
@@ -133,14 +117,33 @@ func (a *App) closeSlots() <-chan struct{} {
 	return s.ended
 }
 
-// waitForSlot is takeSlot, reported to Config.WaitBegin and WaitEnd.
+// waitForSlot takes a vacant slot, waiting FIFO among the requests that
+// wait; ok is false if the app refuses requests (Refuse). A wait is
+// reported to Config.WaitBegin and WaitEnd; a slot vacant at once is
+// counted as no wait, without reading the clock.
 func (a *App) waitForSlot() (slot int, ok bool) {
-	if a.waitBegin == nil {
-		return a.takeSlot()
+	select {
+	case slot = <-a.slots.vacant:
+		if a.waitBegin != nil {
+			a.waitBegin()
+			a.waitEnd(0)
+		}
+		return slot, true
+	default:
 	}
-	a.waitBegin()
-	start := time.Now()
-	slot, ok = a.takeSlot()
-	a.waitEnd(time.Since(start))
+	var start time.Time
+	if a.waitBegin != nil {
+		a.waitBegin()
+		start = time.Now()
+	}
+	select {
+	case slot = <-a.slots.vacant:
+		ok = true
+	case <-a.refused:
+		slot = -1
+	}
+	if a.waitBegin != nil {
+		a.waitEnd(time.Since(start))
+	}
 	return slot, ok
 }
