@@ -64,14 +64,14 @@ func (a *arbiter) backOff(w *worker, how string) {
 	}
 	if w.ready && now.Sub(w.readyAt) >= crashLoopLife {
 		st.due = now.Add(minRestartDelay)
-		a.log.Info("restarting worker", "worker", w.id, "pid", w.proc.Pid,
+		a.log.Info("restarting worker", "worker", w.id, "pid", w.pid(),
 			"lived", roundDuration(lived).String(), "status", how, "delay", minRestartDelay.String(), "exits_in_a_row", st.exits)
 		return
 	}
 	st.exits++
 	delay := restartDelay(st.exits, a.maxRestartDelay)
 	st.due = now.Add(delay)
-	a.log.Warn("restart delayed (crash-loop back-off)", "worker", w.id, "pid", w.proc.Pid,
+	a.log.Warn("restart delayed (crash-loop back-off)", "worker", w.id, "pid", w.pid(),
 		"lived", roundDuration(lived).String(), "status", how, "delay", delay.String(), "exits_in_a_row", st.exits)
 }
 

@@ -216,7 +216,7 @@ func (s *Supervisor) KillWorker(pid int) (int, error) {
 // workerByPID finds the worker with process id pid.
 func (a *arbiter) workerByPID(pid int) (*worker, error) {
 	for _, w := range a.workers {
-		if w.proc.Pid == pid {
+		if w.pid() == pid {
 			return w, nil
 		}
 	}

@@ -110,7 +110,7 @@ func (a *arbiter) dumped(w *worker) {
 	}
 	b, err := readDump(w.dumpFile)
 	if err != nil {
-		err = fmt.Errorf("prefork: reading the dump of worker %d (pid %d): %w", w.id, w.proc.Pid, err)
+		err = fmt.Errorf("prefork: reading the dump of worker %d (pid %d): %w", w.id, w.pid(), err)
 	}
 	a.answerDumps(w, b, err)
 }
@@ -141,8 +141,8 @@ func (a *arbiter) answerDumps(w *worker, b []byte, err error) {
 func (a *arbiter) expireDumps(now time.Time) {
 	for _, w := range a.workers {
 		if len(w.dumpWaiters) > 0 && now.Sub(w.dumpAsked) > dumpTimeout {
-			a.log.Warn("worker did not answer a dump request", "worker", w.id, "pid", w.proc.Pid, "timeout", dumpTimeout.String())
-			a.answerDumps(w, nil, fmt.Errorf("prefork: worker %d (pid %d) did not answer within %v", w.id, w.proc.Pid, dumpTimeout))
+			a.log.Warn("worker did not answer a dump request", "worker", w.id, "pid", w.pid(), "timeout", dumpTimeout.String())
+			a.answerDumps(w, nil, fmt.Errorf("prefork: worker %d (pid %d) did not answer within %v", w.id, w.pid(), dumpTimeout))
 		}
 	}
 }

@@ -21,7 +21,7 @@ func (a *arbiter) checkHeartbeats(now time.Time) {
 			continue
 		}
 		w.killedFor, w.killCause = "no heartbeat for "+silent.Round(time.Millisecond).String(), causeHeartbeat
-		a.log.Error("worker stopped heartbeating; killing it", "worker", w.id, "pid", w.proc.Pid, "silent", silent.Round(time.Millisecond).String(), "heartbeat_timeout", a.heartbeatTimeout.String())
+		a.log.Error("worker stopped heartbeating; killing it", "worker", w.id, "pid", w.pid(), "silent", silent.Round(time.Millisecond).String(), "heartbeat_timeout", a.heartbeatTimeout.String())
 		a.signal(w, syscall.SIGKILL)
 	}
 }

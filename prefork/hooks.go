@@ -42,6 +42,6 @@ func (a *arbiter) reloadingHook() {
 // finished requests.
 func (a *arbiter) exitedHook(w *worker, requests uint64, how string) {
 	if a.hooks != nil {
-		a.hooks.WorkerExited(ExitedWorker{ID: w.id, PID: w.proc.Pid, Age: w.age, Requests: requests, Status: how})
+		a.hooks.WorkerExited(ExitedWorker{ID: w.id, PID: w.pid(), Age: w.age, Requests: requests, Status: how})
 	}
 }

@@ -11,14 +11,14 @@ func (a *arbiter) recycle(w *worker, c cause, why string) {
 	}
 	if w.recycleFor == "" {
 		w.recycleFor, w.recycleCause = why, c
-		a.log.Info("recycling worker", "worker", w.id, "pid", w.proc.Pid, "reason", why)
+		a.log.Info("recycling worker", "worker", w.id, "pid", w.pid(), "reason", why)
 	}
 	if w.replacement != nil {
 		return
 	}
 	r, err := a.spawn(a.freeID(), roleStandby)
 	if err != nil {
-		a.log.Error("recycle failed: cannot start a replacement", "worker", w.id, "pid", w.proc.Pid, "err", err)
+		a.log.Error("recycle failed: cannot start a replacement", "worker", w.id, "pid", w.pid(), "err", err)
 		return
 	}
 	w.replacement, r.replaces = r, w
@@ -29,7 +29,7 @@ func (a *arbiter) recycle(w *worker, c cause, why string) {
 func (a *arbiter) recycled(r *worker) {
 	old := r.replaces
 	r.role, r.replaces, old.replacement = roleActive, nil, nil
-	a.log.Info("replacement ready", "worker", r.id, "pid", r.proc.Pid, "replaces", old.id, "replaces_pid", old.proc.Pid)
+	a.log.Info("replacement ready", "worker", r.id, "pid", r.pid(), "replaces", old.id, "replaces_pid", old.pid())
 	a.retire(old, old.recycleCause, old.recycleFor)
 }
 
@@ -38,7 +38,7 @@ func (a *arbiter) recycled(r *worker) {
 func (a *arbiter) recycleFailed(r *worker, how string) {
 	old := r.replaces
 	old.replacement = nil
-	a.log.Error("recycle failed: the replacement exited", "worker", old.id, "pid", old.proc.Pid, "replacement_pid", r.proc.Pid, "status", how)
+	a.log.Error("recycle failed: the replacement exited", "worker", old.id, "pid", old.pid(), "replacement_pid", r.pid(), "status", how)
 }
 
 // replacementTakesOver lets the standby started to replace w, if any, stand

@@ -60,8 +60,17 @@ func (a *arbiter) reload(why string) {
 	}
 	a.log.Info("reloading: starting a new generation of workers", "workers", a.target, "reason", why)
 	a.reloadingHook()
+	if a.preload {
+		// The new generation forks from a zygote that imports the new code.
+		z, err := a.startZygote()
+		if err != nil {
+			a.reloadFailed(err.Error())
+			return
+		}
+		a.nextZygote = z
+	}
 	for range a.target {
-		w, err := a.spawn(a.freeID(), roleStandby)
+		w, err := a.spawnFrom(a.freeID(), roleStandby, a.nextZygote)
 		if err != nil {
 			a.reloadFailed(err.Error())
 			return
@@ -86,6 +95,12 @@ func (a *arbiter) reloadProgress() {
 		w.role = roleActive
 	}
 	a.everReady = true
+	if z := a.nextZygote; z != nil {
+		if old := a.zygote; old != nil {
+			a.retireZygote(old)
+		}
+		a.zygote, a.nextZygote = z, nil
+	}
 	a.log.Info("reload complete", "workers", len(a.reloading))
 	a.reloading = nil
 	a.manageWorkers()
@@ -99,6 +114,10 @@ func (a *arbiter) reloadFailed(why string) {
 	a.log.Error("reload failed", "reason", why, "kept", len(a.active()))
 	for _, w := range a.reloading {
 		a.retire(w, causeReload, "reload failed")
+	}
+	if z := a.nextZygote; z != nil {
+		a.retireZygote(z)
+		a.nextZygote = nil
 	}
 	a.reloading = nil
 	a.nextReload()

@@ -71,7 +71,7 @@ func (r *registry) countRestart(w *worker, c cause, how string) {
 		r.recent = append(r.recent[:0], r.recent[1:]...)
 	}
 	r.recent = append(r.recent, Restart{
-		Worker: w.id, PID: w.proc.Pid, Cause: string(c), Status: how, Ended: now, Lived: now.Sub(w.started),
+		Worker: w.id, PID: w.pid(), Cause: string(c), Status: how, Ended: now, Lived: now.Sub(w.started),
 	})
 }
 

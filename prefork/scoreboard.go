@@ -326,10 +326,10 @@ func (s *Supervisor) Stats() []WorkerStats {
 // which alone removes workers.
 func (w *worker) stats() WorkerStats {
 	st := w.board.read()
-	rss, _ := residentMemory(w.proc.Pid)
+	rss, _ := residentMemory(w.pid())
 	return WorkerStats{
 		ID:           w.id,
-		PID:          w.proc.Pid,
+		PID:          w.pid(),
 		Requests:     st.requests,
 		Request:      st.request,
 		RequestStart: st.start,

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -26,11 +25,16 @@ const (
 // belongs to the supervisor's loop.
 type worker struct {
 	id       int
-	age      int // the order in which it was started, from 1; see WorkerAge
-	proc     *os.Process
-	board    *slot        // the supervisor's read-only mapping of the worker's scoreboard slot
-	dumpFile *os.File     // the worker's dump file (dump.go)
-	lastBeat atomic.Int64 // when the last heartbeat arrived, in Unix nanoseconds
+	age      int         // the order in which it was started, from 1; see WorkerAge
+	proc     *os.Process // nil while the worker waits for its zygote to load the app (pending)
+	board    *slot       // the supervisor's read-only mapping of the worker's scoreboard slot
+	dumpFile *os.File    // the worker's dump file (dump.go)
+
+	boardFile *os.File     // the scoreboard slot's descriptor, until the worker's process has it
+	wanted    int          // the workers wanted when it was spawned, for WorkersWanted
+	zygote    *zygote      // with Preload: the zygote it is or was forked from
+	cancelled bool         // pending, and stopped before it was forked
+	lastBeat  atomic.Int64 // when the last heartbeat arrived, in Unix nanoseconds
 
 	role         role
 	started      time.Time // when it was started, for the crash-loop back-off
@@ -58,6 +62,14 @@ type event interface {
 	apply(a *arbiter)
 }
 
+// pid is the worker's process id, 0 while it is pending.
+func (w *worker) pid() int {
+	if w.proc == nil {
+		return 0
+	}
+	return w.proc.Pid
+}
+
 // readyEvent reports that a worker wrote its readiness message.
 type readyEvent struct{ w *worker }
 
@@ -76,78 +88,123 @@ func (e readyEvent) apply(a *arbiter)  { a.workerReady(e.w) }
 func (e retireEvent) apply(a *arbiter) { a.recycle(e.w, causeRetire, "the worker asked to retire") }
 func (e exitEvent) apply(a *arbiter)   { a.workerExited(e.w, e.state, e.err) }
 
-// spawn starts worker id and the goroutines that watch it.
+// spawn starts worker id and the goroutines that watch it: a process
+// started afresh, or with Preload one forked from the current zygote, at
+// once if it has loaded the application, else once it has (the worker is
+// pending meanwhile: no process yet).
 //
 // It must run on the loop's goroutine, which Run locks to its OS thread: the
 // kernel sends a child its Pdeathsig when the thread that started it ends,
 // not the process, and Go ends a thread only when a goroutine locked to it
 // exits, so no other goroutine can take this thread down with it.
 func (a *arbiter) spawn(id int, r role) (*worker, error) {
+	var z *zygote
+	if a.preload {
+		var err error
+		if z, err = a.currentZygote(); err != nil {
+			return nil, err
+		}
+	}
+	return a.spawnFrom(id, r, z)
+}
+
+// spawnFrom starts worker id as spawn does, from zygote z, or afresh if z
+// is nil.
+func (a *arbiter) spawnFrom(id int, r role, z *zygote) (*worker, error) {
 	board, boardFile, err := newSlot()
 	if err != nil {
 		return nil, fmt.Errorf("prefork: scoreboard for worker %d: %w", id, err)
 	}
-	defer boardFile.Close()
 	dumpFile, err := unlinkedFile("gowsgi-dump-*")
 	if err != nil {
 		board.unmap()
+		boardFile.Close()
 		return nil, fmt.Errorf("prefork: dump file for worker %d: %w", id, err)
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		board.unmap()
-		dumpFile.Close()
-		return nil, fmt.Errorf("prefork: readiness pipe for worker %d: %w", id, err)
-	}
-	readyFD := firstInheritedFD + len(a.listeners)
 	a.spawned++
-	cmd := &exec.Cmd{
-		Path: a.path,
-		Args: a.argv,
-		Env: slices.Concat(a.env, []string{
-			envWorkerID + "=" + strconv.Itoa(id),
-			envListenFDs + "=" + strconv.Itoa(len(a.listeners)),
-			envReadyFD + "=" + strconv.Itoa(readyFD),
-			envScoreboardFD + "=" + strconv.Itoa(readyFD+1),
-			envDumpFD + "=" + strconv.Itoa(readyFD+2),
-			envWorkerAge + "=" + strconv.Itoa(a.spawned),
-			envWorkersWanted + "=" + strconv.Itoa(a.target),
-		}),
-		// Stdin is /dev/null: several workers reading one terminal fight over it.
-		Stdout:      os.Stdout,
-		Stderr:      os.Stderr,
-		ExtraFiles:  slices.Concat(a.listeners, []*os.File{pw, boardFile, dumpFile}),
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: a.credential},
-	}
-	err = cmd.Start()
-	pw.Close()
-	if err != nil {
-		pr.Close()
-		board.unmap()
-		dumpFile.Close()
-		return nil, fmt.Errorf("prefork: cannot start worker %d: %w", id, err)
-	}
 	now := time.Now()
-	wk := &worker{id: id, age: a.spawned, proc: cmd.Process, board: board, dumpFile: dumpFile, role: r, started: now, bootDeadline: now.Add(a.bootTimeout)}
+	wk := &worker{id: id, age: a.spawned, board: board, boardFile: boardFile, dumpFile: dumpFile, role: r,
+		started: now, bootDeadline: now.Add(a.bootTimeout), wanted: a.target}
+	if z == nil {
+		err = a.start(wk)
+	} else {
+		a.forkFrom(z, wk)
+	}
+	if err != nil {
+		board.unmap()
+		boardFile.Close()
+		dumpFile.Close()
+		return nil, err
+	}
 	a.workers = append(a.workers, wk)
 	a.reg.add(wk)
-	a.log.Info("worker started", "worker", id, "pid", wk.proc.Pid)
+	return wk, nil
+}
 
+// workerEnv is the environment entries that tell w it is a worker, and
+// which of the descriptors it inherits are which (see inherited).
+func (a *arbiter) workerEnv(w *worker) []string {
+	readyFD := firstInheritedFD + len(a.listeners)
+	return []string{
+		envWorkerID + "=" + strconv.Itoa(w.id),
+		envListenFDs + "=" + strconv.Itoa(len(a.listeners)),
+		envReadyFD + "=" + strconv.Itoa(readyFD),
+		envScoreboardFD + "=" + strconv.Itoa(readyFD+1),
+		envDumpFD + "=" + strconv.Itoa(readyFD+2),
+		envWorkerAge + "=" + strconv.Itoa(w.age),
+		envWorkersWanted + "=" + strconv.Itoa(w.wanted),
+	}
+}
+
+// start starts w's process afresh: this binary, with the listeners, then
+// the readiness pipe, the scoreboard slot and the dump file.
+func (a *arbiter) start(w *worker) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("prefork: readiness pipe for worker %d: %w", w.id, err)
+	}
+	defer pw.Close()
+	// Stdin is /dev/null: several workers reading one terminal fight over it.
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		pr.Close()
+		return fmt.Errorf("prefork: cannot start worker %d: %w", w.id, err)
+	}
+	defer null.Close()
+	proc, err := os.StartProcess(a.path, a.argv, &os.ProcAttr{
+		Env:   slices.Concat(a.env, a.workerEnv(w)),
+		Files: slices.Concat([]*os.File{null, os.Stdout, os.Stderr}, a.listeners, []*os.File{pw, w.boardFile, w.dumpFile}),
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: a.credential},
+	})
+	if err != nil {
+		pr.Close()
+		return fmt.Errorf("prefork: cannot start worker %d: %w", w.id, err)
+	}
+	a.log.Info("worker started", "worker", w.id, "pid", proc.Pid)
+	a.watchWorker(w, proc, pr)
+	return nil
+}
+
+// watchWorker records w's process and starts the goroutines that read its pipe
+// r and wait for its exit.
+func (a *arbiter) watchWorker(w *worker, proc *os.Process, r *os.File) {
+	w.proc = proc
+	w.boardFile.Close()
+	w.boardFile = nil
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
-		a.readMessages(wk, pr)
+		a.readMessages(w, r)
 	}()
 	go func() {
-		err := cmd.Wait()
+		state, err := proc.Wait()
 		// The worker is gone, so its messages, if any, are in the pipe.
 		// Wake the reader in case a process the worker started still holds
 		// the write end, then report the exit after the messages.
-		pr.SetReadDeadline(time.Now())
+		r.SetReadDeadline(time.Now())
 		<-readDone
-		a.post(exitEvent{w: wk, state: cmd.ProcessState, err: err})
+		a.post(exitEvent{w: w, state: state, err: err})
 	}()
-	return wk, nil
 }
 
 // readMessages reads a worker's messages from r until end of file (the

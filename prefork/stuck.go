@@ -34,7 +34,7 @@ func (a *arbiter) checkStuck(now time.Time) {
 		}
 		age := now.Sub(start).Round(time.Millisecond).String()
 		w.killedFor, w.killCause = "request stuck for "+age+": "+request, causeTimeout
-		a.log.Error("request stuck past the timeout; killing its worker", "worker", w.id, "pid", w.proc.Pid,
+		a.log.Error("request stuck past the timeout; killing its worker", "worker", w.id, "pid", w.pid(),
 			"request", request, "request_age", age, "limit", a.stuckAfter.String())
 		a.signal(w, syscall.SIGKILL)
 	}

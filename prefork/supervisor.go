@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Defaults and limits of supervision.
@@ -82,6 +84,15 @@ type Supervisor struct {
 
 	Log *slog.Logger // nil: slog.Default()
 
+	// Preload, if set, forks every worker from a zygote that has loaded
+	// the application once, instead of starting each afresh (see
+	// zygote.go): the workers share the memory the import filled, and a
+	// worker replacing another is ready in milliseconds. The executable
+	// must load the app when IsZygote and fork from it (wsgi.Preload).
+	// The supervisor becomes a child subreaper, so that the workers are
+	// its children; it reaps the orphans that come to it too.
+	Preload bool
+
 	// Hooks, if not nil, is told of workers exiting, of changes to the
 	// number of workers wanted and of reloads (see Hooks).
 	Hooks Hooks
@@ -130,6 +141,14 @@ type arbiter struct {
 	everReady bool                 // a worker has served: failures no longer stop Run
 	slots     map[int]*slotBackoff // the crash-loop back-off of worker slots, by id
 	nextTick  time.Time            // when the periodic checks run next
+
+	preload        bool              // Supervisor.Preload
+	zygote         *zygote           // with preload: the zygote workers fork from, nil until one is started
+	nextZygote     *zygote           // the zygote of a reload in progress, which forks the new generation
+	zygotes        []*zygote         // every zygote not yet reaped
+	zygoteFailures int               // zygotes in a row that ended unasked
+	zygoteDue      time.Time         // when a zygote that ended unasked is replaced; zero if none is due
+	orphans        map[int]time.Time // unknown zombie children, and when each was first seen (orphans.go)
 
 	reloading    []*worker // the new generation of a reload in progress, nil if none
 	reloadQueued bool      // a reload was asked for during the one in progress
@@ -232,6 +251,12 @@ func (s *Supervisor) Run() error {
 	// Workers get their parent-death signal from this thread; see spawn.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if a.preload {
+		// Workers forked from a zygote become this process's children.
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("prefork: cannot become a child subreaper for --preload: %w", err)
+		}
+	}
 	signal.Notify(a.signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT,
 		syscall.SIGHUP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGUSR1)
 	defer signal.Stop(a.signals)
@@ -259,6 +284,8 @@ func (s *Supervisor) newArbiter() (*arbiter, error) {
 		maxRestartDelay:  orDefault(s.maxRestartDelay, maxRestartDelay),
 		onReopenLogs:     s.OnReopenLogs,
 		hooks:            s.Hooks,
+		preload:          s.Preload,
+		orphans:          make(map[int]time.Time),
 		reg:              &s.reg,
 		started:          time.Now(),
 		target:           s.Workers,
@@ -337,6 +364,12 @@ func (a *arbiter) close() {
 	}
 	for _, w := range a.workers {
 		w.dumpFile.Close()
+		if w.boardFile != nil {
+			w.boardFile.Close()
+		}
+	}
+	for _, z := range a.zygotes {
+		z.conn.Close()
 	}
 }
 
@@ -345,7 +378,7 @@ func (a *arbiter) close() {
 func (a *arbiter) loop() error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for !a.stopping || (len(a.workers) > 0 && !a.abandoned) {
+	for !a.stopping || ((len(a.workers) > 0 || len(a.zygotes) > 0) && !a.abandoned) {
 		// Signals first: a stop decided now keeps a worker's exit from
 		// being mistaken for a crash.
 		select {
@@ -400,8 +433,16 @@ func (a *arbiter) nextDeadline() time.Time {
 		return a.deadline
 	}
 	next := a.nextRestart(a.nextTick)
+	for _, z := range a.zygotes {
+		if !z.ready && !z.retired && z.deadline.Before(next) {
+			next = z.deadline
+		}
+	}
+	if !a.zygoteDue.IsZero() && a.zygoteDue.Before(next) {
+		next = a.zygoteDue
+	}
 	for _, w := range a.workers {
-		if !w.ready && !w.timedOut && w.bootDeadline.Before(next) {
+		if w.proc != nil && !w.ready && !w.timedOut && w.bootDeadline.Before(next) {
 			next = w.bootDeadline
 		}
 		if w.role == roleRetiring && !w.killed && w.stopDeadline.Before(next) {
@@ -421,16 +462,17 @@ func (a *arbiter) checkDeadlines(now time.Time) {
 	}
 	for _, w := range a.workers {
 		switch {
-		case !w.ready && !w.timedOut && !now.Before(w.bootDeadline):
-			a.log.Warn("worker did not report ready in time; killing it", "worker", w.id, "pid", w.proc.Pid, "boot_timeout", a.bootTimeout.String())
+		case w.proc != nil && !w.ready && !w.timedOut && !now.Before(w.bootDeadline):
+			a.log.Warn("worker did not report ready in time; killing it", "worker", w.id, "pid", w.pid(), "boot_timeout", a.bootTimeout.String())
 			w.timedOut = true
 			a.signal(w, syscall.SIGKILL)
 		case w.role == roleRetiring && !w.killed && !now.Before(w.stopDeadline):
-			a.log.Warn("worker did not stop in time; killing it", "worker", w.id, "pid", w.proc.Pid, "graceful_timeout", a.gracefulTimeout.String())
+			a.log.Warn("worker did not stop in time; killing it", "worker", w.id, "pid", w.pid(), "graceful_timeout", a.gracefulTimeout.String())
 			w.killed = true
 			a.signal(w, syscall.SIGKILL)
 		}
 	}
+	a.checkZygotes(now)
 	if a.restartsDue(now) {
 		a.manageWorkers()
 	}
@@ -441,6 +483,9 @@ func (a *arbiter) checkDeadlines(now time.Time) {
 		a.checkMemory()
 		a.retryRecycles()
 		a.expireDumps(now)
+		if a.preload {
+			a.reapOrphans(now)
+		}
 	}
 }
 
@@ -453,6 +498,9 @@ func (a *arbiter) escalateStop(now time.Time) {
 	if !a.killed {
 		a.log.Warn("killing workers that did not stop in time", "workers", len(a.workers))
 		a.signalAll(syscall.SIGKILL)
+		for _, z := range a.zygotes {
+			a.killZygote(z)
+		}
 		a.killed = true
 		a.deadline = now.Add(killWait)
 		return
@@ -508,7 +556,7 @@ func (a *arbiter) workerReady(w *worker) {
 	}
 	w.ready, w.readyAt = true, time.Now()
 	w.lastBeat.Store(w.readyAt.UnixNano())
-	a.log.Info("worker ready", "worker", w.id, "pid", w.proc.Pid)
+	a.log.Info("worker ready", "worker", w.id, "pid", w.pid())
 	switch {
 	case w.replaces != nil:
 		a.recycled(w)
@@ -533,11 +581,14 @@ func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error)
 	if w.timedOut {
 		how = fmt.Sprintf("not ready within %v, %s", a.bootTimeout, how)
 	}
-	a.answerDumps(w, nil, fmt.Errorf("prefork: worker %d (pid %d) exited before it answered: %s", w.id, w.proc.Pid, how))
+	a.answerDumps(w, nil, fmt.Errorf("prefork: worker %d (pid %d) exited before it answered: %s", w.id, w.pid(), how))
 	w.dumpFile.Close()
+	if w.boardFile != nil { // never forked
+		w.boardFile.Close()
+	}
 	// the slot is unmapped by remove
 	defer a.exitedHook(w, w.board.requests.Load(), how)
-	attrs := append([]any{"worker", w.id, "pid", w.proc.Pid, "status", how}, a.reg.remove(w, a.exitCause(w, state), how)...)
+	attrs := append([]any{"worker", w.id, "pid", w.pid(), "status", how}, a.reg.remove(w, a.exitCause(w, state), how)...)
 	if w.killedFor != "" {
 		attrs = append(attrs, "killed_for", w.killedFor)
 	}
@@ -550,7 +601,7 @@ func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error)
 		a.recycleFailed(w, how)
 	case slices.Contains(a.reloading, w):
 		a.log.Warn("worker exited", attrs...)
-		a.reloadFailed(fmt.Sprintf("new worker %d (pid %d) exited: %s", w.id, w.proc.Pid, how))
+		a.reloadFailed(fmt.Sprintf("new worker %d (pid %d) exited: %s", w.id, w.pid(), how))
 	case w.ready:
 		a.log.Warn("worker exited", attrs...)
 		if !a.replacementTakesOver(w) {
@@ -558,7 +609,7 @@ func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error)
 		}
 	case bootFailed && !a.everReady:
 		a.log.Error("worker could not load the application", attrs...)
-		a.fail(fmt.Errorf("prefork: worker %d (pid %d) could not load the application (%s)", w.id, w.proc.Pid, how))
+		a.fail(fmt.Errorf("prefork: worker %d (pid %d) could not load the application (%s)", w.id, w.pid(), how))
 	case bootFailed:
 		a.log.Error("worker could not load the application", attrs...)
 		a.backOff(w, how)
@@ -567,7 +618,7 @@ func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error)
 		if !a.everReady {
 			a.failures++
 			if a.failures >= maxBootFailures {
-				a.fail(fmt.Errorf("prefork: %d workers in a row exited before they were ready; the last, worker %d (pid %d): %s", a.failures, w.id, w.proc.Pid, how))
+				a.fail(fmt.Errorf("prefork: %d workers in a row exited before they were ready; the last, worker %d (pid %d): %s", a.failures, w.id, w.pid(), how))
 				return
 			}
 		}
@@ -578,6 +629,9 @@ func (a *arbiter) workerExited(w *worker, state *os.ProcessState, waitErr error)
 // describeExit says how a worker ended, for logs and errors.
 func describeExit(state *os.ProcessState, waitErr error) string {
 	if state == nil {
+		if errors.Is(waitErr, errNotForked) {
+			return waitErr.Error()
+		}
 		return fmt.Sprintf("unknown: %v", waitErr)
 	}
 	if ws, ok := state.Sys().(syscall.WaitStatus); ok {
@@ -613,6 +667,9 @@ func (a *arbiter) stop(graceful bool) {
 	a.log.Info("stopping workers", "graceful", graceful, "workers", len(a.workers), "timeout", grace.String())
 	a.stopping, a.graceful, a.deadline = true, graceful, deadline
 	a.signalAll(sig)
+	for _, z := range a.zygotes {
+		a.retireZygote(z)
+	}
 }
 
 // retire stops one worker gracefully: SIGTERM, and SIGKILL if it has not
@@ -622,7 +679,7 @@ func (a *arbiter) retire(w *worker, c cause, why string) {
 	if w.role == roleRetiring {
 		return
 	}
-	a.log.Info("stopping worker", "worker", w.id, "pid", w.proc.Pid, "reason", why)
+	a.log.Info("stopping worker", "worker", w.id, "pid", w.pid(), "reason", why)
 	w.role, w.stopCause = roleRetiring, c
 	w.stopDeadline = time.Now().Add(a.gracefulTimeout)
 	a.signal(w, syscall.SIGTERM)
@@ -640,9 +697,14 @@ func (a *arbiter) signalAll(sig syscall.Signal) {
 }
 
 // signal sends sig to one worker. A worker that has exited but is not yet
-// reported is no error: its exit event is on the way.
+// reported is no error: its exit event is on the way. A pending worker
+// (see spawn) is cancelled, whatever the signal.
 func (a *arbiter) signal(w *worker, sig syscall.Signal) {
+	if w.proc == nil {
+		a.cancel(w)
+		return
+	}
 	if err := w.proc.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		a.log.Warn("cannot signal worker", "worker", w.id, "pid", w.proc.Pid, "signal", signalName(sig), "err", err)
+		a.log.Warn("cannot signal worker", "worker", w.id, "pid", w.pid(), "signal", signalName(sig), "err", err)
 	}
 }

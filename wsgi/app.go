@@ -137,7 +137,11 @@ var started bool
 // Start initialises the interpreter, loads the application and starts its
 // executors. It may be called once per process, from the goroutine that
 // will also call Close, locked to its OS thread (that thread becomes
-// Python's main thread).
+// Python's main thread). In a worker forked from a zygote (Preloaded) the
+// interpreter and the app are there already, on the main thread, which
+// must be the calling goroutine's: Start completes them (cfg's Spec,
+// paths and Threads were the zygote's to apply; the worker's own settings,
+// its hooks and logs, apply here).
 func Start(cfg Config) (*App, error) {
 	if started {
 		return nil, errors.New("wsgi: Start called twice")
@@ -171,21 +175,48 @@ func Start(cfg Config) (*App, error) {
 	return a, nil
 }
 
+// initInterpreter starts Python and loads the app, or in a worker forked
+// from a zygote (--preload) completes the interpreter it took over.
 func initInterpreter(cfg *Config) error {
-	var executable string
-	if cfg.Venv.Dir != "" {
-		var err error
-		if executable, err = cfg.Venv.python(); err != nil {
-			return err
-		}
-	}
 	// The hooks may log and ask for worker.nr from the start (post_fork).
 	hookConfig = cfg.Hooks
 	tracebackFD := newTracebackFile(cfg.ErrorLog)
 	var mem cMemory
 	defer mem.free()
+	c, err := cConfig(cfg, &mem)
+	if err != nil {
+		return err
+	}
+	c.traceback_fd = C.int(tracebackFD)
+	c.traceback_signal = C.int(tracebackSignal)
+	c.hooks_file = mem.str(cfg.Hooks.File)
+	c.worker_age = C.int(cfg.Hooks.Age)
+	c.num_workers = C.int(cfg.Hooks.Workers)
+	var rc C.int
+	if Preloaded() {
+		rc = C.gw_adopt(&c)
+	} else {
+		rc = C.gw_init(&c)
+	}
+	if rc != 0 {
+		return ErrLoad
+	}
+	return nil
+}
+
+// cConfig is what the interpreter is started with, the same in a worker
+// and in a zygote; the worker's own settings (its traceback file and
+// hooks) are left unset.
+func cConfig(cfg *Config, mem *cMemory) (C.gw_config, error) {
+	var executable string
+	if cfg.Venv.Dir != "" {
+		var err error
+		if executable, err = cfg.Venv.python(); err != nil {
+			return C.gw_config{}, err
+		}
+	}
 	argc, argv := mem.argv(cfg.Argv)
-	c := C.gw_config{
+	return C.gw_config{
 		argc:            argc,
 		argv:            argv,
 		boot_source:     mem.str(bootSource),
@@ -200,18 +231,10 @@ func initInterpreter(cfg *Config) error {
 		executable:      mem.str(executable),
 		hop_by_hop:      mem.str(strings.Join(hopbyhop.Names, "\n")),
 		environ_keys:    mem.str(strings.Join(environKeys(), "\n")),
-
-		traceback_fd:     C.int(tracebackFD),
-		traceback_signal: C.int(tracebackSignal),
-		hooks_source:     mem.str(hooksSource),
-		hooks_file:       mem.str(cfg.Hooks.File),
-		worker_age:       C.int(cfg.Hooks.Age),
-		num_workers:      C.int(cfg.Hooks.Workers),
-	}
-	if C.gw_init(&c) != 0 {
-		return ErrLoad
-	}
-	return nil
+		traceback_fd:    -1,
+		hooks_source:    mem.str(hooksSource),
+		hooks_file:      mem.str(""),
+	}, nil
 }
 
 // cMemory is C memory that lives for one call into C.

@@ -1,10 +1,12 @@
 # The boot module: run once in each worker, before serving, to set up
 # sys.path and sys.executable, to load the application from its spec and the
 # server hooks of the config file (hooks.py); and once in the hook runner,
-# for the hooks alone. It runs inside the _gowsgi module; the C side calls
+# for the hooks alone. With --preload the zygote loads the application
+# (preload) and each worker forked from it sets up the rest (after_fork). It runs inside the _gowsgi module; the C side calls
 # boot().
 import _signal
 import faulthandler
+import gc
 import importlib
 import os
 import signal
@@ -149,14 +151,7 @@ def _boot_hook(name, hooks_file):
         raise AppLoadError("the %s hook of %s raised (the traceback is above)" % (name, hooks_file)) from None
 
 
-def boot(spec, pythonpath, virtualenv, venv_python, traceback_fd, traceback_signal, hooks_file, age, num_workers):
-    """Prepares the interpreter and returns the application, with the
-    worker hooks of hooks_file (if given) loaded and post_fork and
-    post_worker_init called around the import. With no spec this is the
-    hook runner: it loads the supervisor hooks and returns None. Either
-    way the result of loading the hooks is left in hooks_defined."""
-    global hooks_defined
-    _install_faulthandler(traceback_fd, traceback_signal)
+def _prepare(pythonpath, virtualenv, venv_python):
     _guard_signals()
     # In a venv, sys.executable is already its python (PyConfig.executable);
     # the base interpreter is what _real_executable finds.
@@ -166,13 +161,55 @@ def boot(spec, pythonpath, virtualenv, venv_python, traceback_fd, traceback_sign
     if hasattr(sys, "_base_executable"):
         sys._base_executable = base
     _setup_paths(pythonpath, virtualenv)
+
+
+def _worker_hooks(hooks_file, age, num_workers):
+    global hooks_defined
+    hooks_defined = _load_hooks(_gowsgi_hooks.load_worker, hooks_file, age, num_workers)
+    _boot_hook("post_fork", hooks_file)
+
+
+def boot(spec, pythonpath, virtualenv, venv_python, traceback_fd, traceback_signal, hooks_file, age, num_workers):
+    """Prepares the interpreter and returns the application, with the
+    worker hooks of hooks_file (if given) loaded and post_fork and
+    post_worker_init called around the import. With no spec this is the
+    hook runner: it loads the supervisor hooks and returns None. Either
+    way the result of loading the hooks is left in hooks_defined."""
+    global hooks_defined
+    _install_faulthandler(traceback_fd, traceback_signal)
+    _prepare(pythonpath, virtualenv, venv_python)
     if not spec:
         hooks_defined = _load_hooks(_gowsgi_hooks.load_supervisor, hooks_file)
         return None
     if hooks_file:
-        hooks_defined = _load_hooks(_gowsgi_hooks.load_worker, hooks_file, age, num_workers)
-        _boot_hook("post_fork", hooks_file)
+        _worker_hooks(hooks_file, age, num_workers)
     app = _resolve(spec)
     if hooks_file:
         _boot_hook("post_worker_init", hooks_file)
     return app
+
+
+def preload(spec, pythonpath, virtualenv, venv_python):
+    """Loads the application in a zygote, the process workers are forked
+    from (--preload), and returns it. The objects that exist then are
+    frozen: the collector no longer visits them, so a collection in a
+    worker does not write to (and so unshare) the pages they are on."""
+    # A crash while importing prints its traceback; a worker forked from
+    # here disables this before its Go runtime starts, then installs its
+    # own (after_fork).
+    faulthandler.enable(file=sys.stderr, all_threads=True)
+    _prepare(pythonpath, virtualenv, venv_python)
+    app = _resolve(spec)
+    gc.collect()
+    gc.freeze()
+    return app
+
+
+def after_fork(traceback_fd, traceback_signal, hooks_file, age, num_workers):
+    """Completes a worker forked from the zygote, as gunicorn's worker
+    completes after preload_app: its fault handlers, then the config file's
+    worker hooks with post_fork and post_worker_init."""
+    _install_faulthandler(traceback_fd, traceback_signal)
+    if hooks_file:
+        _worker_hooks(hooks_file, age, num_workers)
+        _boot_hook("post_worker_init", hooks_file)

@@ -130,6 +130,15 @@ typedef struct {
 int gw_init(const gw_config *cfg);
 int gw_finalize(void);
 int gw_run_command(const gw_config *cfg);
+int gw_preload(const gw_config *cfg);
+int gw_adopt(const gw_config *cfg);
+
+/* zygote.c */
+extern int gw_zygote; /* this process is a zygote: no Go runtime runs */
+extern int gw_preloaded;
+extern char *gw_preloaded_env;
+extern size_t gw_preloaded_env_len;
+int gw_config_write(int fd, const gw_config *cfg);
 const char *gw_python_version(void);
 
 /* exec.c */
@@ -187,6 +196,7 @@ char *gw_hooks_event(const char *line);
 
 /* signals.c */
 void gw_signals_keep(int sig);
+int gw_signals_kept(int sig);
 void gw_signals_prepare(void);
 void gw_signals_restore(void);
 void gw_signals_check(void);

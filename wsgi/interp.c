@@ -78,29 +78,48 @@ static int new_config(PyConfig *config, const gw_config *cfg) {
     return 0;
 }
 
-/* boot runs boot.py's boot() with the settings, leaving gw_app set (None
- * in the hook runner, which loads no app). Failure leaves a Python
- * exception set. */
-static int boot(const gw_config *cfg) {
+/* boot_module runs boot.py in the _gowsgi module (once per interpreter) and
+ * returns its namespace, borrowed; NULL with a Python exception set on
+ * failure. */
+static PyObject *boot_module(const gw_config *cfg) {
+    PyObject *dict = PyModule_GetDict(gw_module); /* borrowed */
+    if (PyDict_GetItemString(dict, "boot") != NULL)
+        return dict;
     PyObject *code = Py_CompileString(cfg->boot_source, "<gowsgi boot>", Py_file_input);
     if (code == NULL)
-        return -1;
-    PyObject *dict = PyModule_GetDict(gw_module); /* borrowed */
+        return NULL;
     if (PyDict_GetItemString(dict, "__builtins__") == NULL &&
         PyDict_SetItemString(dict, "__builtins__", PyEval_GetBuiltins()) < 0) {
         Py_DECREF(code);
-        return -1;
+        return NULL;
     }
     PyObject *r = PyEval_EvalCode(code, dict, dict);
     Py_DECREF(code);
     if (r == NULL)
-        return -1;
+        return NULL;
     Py_DECREF(r);
-    PyObject *fn = PyDict_GetItemString(dict, "boot"); /* borrowed */
-    if (fn == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "boot module defines no boot()");
+    return dict;
+}
+
+/* boot_function is boot.py's function name, borrowed; NULL with a Python
+ * exception set if the boot module cannot run or lacks it. */
+static PyObject *boot_function(const gw_config *cfg, const char *name) {
+    PyObject *dict = boot_module(cfg);
+    if (dict == NULL)
+        return NULL;
+    PyObject *fn = PyDict_GetItemString(dict, name); /* borrowed */
+    if (fn == NULL)
+        PyErr_Format(PyExc_RuntimeError, "boot module defines no %s()", name);
+    return fn;
+}
+
+/* boot runs boot.py's boot() with the settings, leaving gw_app set (None
+ * in the hook runner, which loads no app). Failure leaves a Python
+ * exception set. */
+static int boot(const gw_config *cfg) {
+    PyObject *fn = boot_function(cfg, "boot");
+    if (fn == NULL)
         return -1;
-    }
     gw_app = PyObject_CallFunction(fn, "ssssiisii", cfg->spec, cfg->pythonpath, cfg->virtualenv, cfg->executable,
                                    cfg->traceback_fd, cfg->traceback_signal, cfg->hooks_file, cfg->worker_age,
                                    cfg->num_workers);
@@ -136,16 +155,12 @@ static void report_boot_error(const char *spec) {
     PyErr_Print();
 }
 
-/* gw_init starts the interpreter without signal handlers (Go owns the
- * process's signals, and keeps them whatever the app does: signals.c), loads
- * the app, and releases the GIL. It runs on the thread that will stay
- * Python's main thread. Returns 0, or -1 after printing the reason to
- * stderr. */
-int gw_init(const gw_config *cfg) {
-    gw_pid = getpid();
+/* start_interpreter starts Python without signal handlers and prepares
+ * the bridge's module; it runs on the thread that stays Python's main
+ * thread. Returns 0, or -1 after printing the reason to stderr. */
+static int start_interpreter(const gw_config *cfg) {
     gw_python_thread = 1;
     gw_bridge_depth++;
-    gw_signals_prepare();
     PyConfig config;
     if (new_config(&config, cfg) < 0)
         return -1;
@@ -170,10 +185,13 @@ int gw_init(const gw_config *cfg) {
         PyErr_Print();
         return -1;
     }
-    if (boot(cfg) < 0) {
-        report_boot_error(cfg->spec);
-        return -1;
-    }
+    return 0;
+}
+
+/* serve_ready completes a worker's start once its app is loaded: the
+ * request hooks are looked up, the kept signals put back, and the GIL
+ * released by the main thread. */
+static int serve_ready(void) {
     if (gw_hooks_ready(gw_module) < 0) {
         PyErr_Print();
         return -1;
@@ -182,6 +200,61 @@ int gw_init(const gw_config *cfg) {
     main_ts = gw_save();
     gw_thread_ts = main_ts; /* the main thread's calls into the app (exec.c) use it */
     return 0;
+}
+
+/* gw_init starts the interpreter without signal handlers (Go owns the
+ * process's signals, and keeps them whatever the app does: signals.c), loads
+ * the app, and releases the GIL. It runs on the thread that will stay
+ * Python's main thread. Returns 0, or -1 after printing the reason to
+ * stderr. */
+int gw_init(const gw_config *cfg) {
+    gw_pid = getpid();
+    gw_signals_prepare();
+    if (start_interpreter(cfg) < 0)
+        return -1;
+    if (boot(cfg) < 0) {
+        report_boot_error(cfg->spec);
+        return -1;
+    }
+    return serve_ready();
+}
+
+/* gw_preload starts the interpreter and loads the app as gw_init does, but
+ * for a zygote (zygote.c): no Go runtime runs, so nothing of the worker's
+ * own (fault handlers, server hooks) is set up, and the GIL stays with the
+ * main thread, where the worker forked from it takes up (gw_adopt). The
+ * objects loaded are frozen out of the garbage collector's reach, so that
+ * collections in the workers leave their pages shared. */
+int gw_preload(const gw_config *cfg) {
+    gw_pid = getpid();
+    if (start_interpreter(cfg) < 0)
+        return -1;
+    PyObject *fn = boot_function(cfg, "preload");
+    if (fn != NULL)
+        gw_app = PyObject_CallFunction(fn, "ssss", cfg->spec, cfg->pythonpath, cfg->virtualenv, cfg->executable);
+    if (gw_app == NULL) {
+        report_boot_error(cfg->spec);
+        return -1;
+    }
+    return 0;
+}
+
+/* gw_adopt completes, in a worker forked from a zygote, what gw_init does
+ * after the import: the worker's fault handlers and server hooks
+ * (post_fork, post_worker_init), then the GIL is released. It runs on the
+ * main thread, which holds the GIL since the fork. */
+int gw_adopt(const gw_config *cfg) {
+    gw_pid = getpid();
+    gw_signals_prepare();
+    PyObject *fn = boot_function(cfg, "after_fork");
+    PyObject *r = fn == NULL ? NULL : PyObject_CallFunction(fn, "iisii", cfg->traceback_fd, cfg->traceback_signal,
+                                                          cfg->hooks_file, cfg->worker_age, cfg->num_workers);
+    if (r == NULL) {
+        report_boot_error(cfg->spec);
+        return -1;
+    }
+    Py_DECREF(r);
+    return serve_ready();
 }
 
 /* gw_finalize takes the GIL back on the main thread and finalizes the

@@ -44,6 +44,9 @@ static struct sigaction go_fault[NSIG]; /* Go's handlers for the faults */
 static struct sigaction fh_fault[NSIG]; /* faulthandler's */
 
 /* gw_signals_keep marks sig as the server's; Go calls it before gw_init. */
+/* gw_signals_kept reports whether sig is the server's. */
+int gw_signals_kept(int sig) { return sig > 0 && sig < NSIG && kept[sig]; }
+
 void gw_signals_keep(int sig) {
     if (sig > 0 && sig < NSIG)
         kept[sig] = 1;
@@ -145,6 +148,11 @@ static void report(int sig, const char *where) {
         snprintf(name, sizeof name, "SIG%s", abbrev);
     else
         snprintf(name, sizeof name, "%d", sig);
+    if (gw_zygote) { /* no Go runtime to report to */
+        fprintf(stderr, "gowsgi: the application tried to take a signal the server owns; the server keeps it "
+                        "(signal %s, by %s)\n", name, where);
+        return;
+    }
     gowsgiSignalTaken(name, (char *)where);
 }
 

@@ -130,7 +130,7 @@ var gunicornSettings = []gunicornSetting{
 	{name: "on_exit", hook: true},
 	{name: "ssl_context", hook: true},
 	// Server Mechanics
-	{name: "preload_app", options: []string{"--preload"}, takes: argTrue, ignored: "no equivalent yet: each worker imports the app itself", dflt: false},
+	{name: "preload_app", options: []string{"--preload"}, takes: argTrue, flag: "preload", conv: asBool},
 	{name: "sendfile", options: []string{"--no-sendfile"}, takes: argFalse, ignored: "gowsgi uses sendfile(2) for --static and wsgi.file_wrapper and has no switch for it", dflt: anyValue},
 	{name: "reuse_port", options: []string{"--reuse-port"}, takes: argTrue, flag: "reuse-port", conv: asBool},
 	{name: "chdir", options: []string{"--chdir"}, takes: argValue, flag: "chdir", conv: asString},

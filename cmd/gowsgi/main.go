@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
+
+	"github.com/gowsgi/gowsgi/wsgi"
 
 	"github.com/urfave/cli/v2"
 )
@@ -22,6 +25,16 @@ func init() {
 }
 
 func main() {
+	if env, ok := wsgi.PreloadedWorker(); ok {
+		// A worker forked from a zygote has the zygote's environment
+		// until it takes the one the supervisor sent for it.
+		os.Clearenv()
+		for _, kv := range env {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				os.Setenv(k, v)
+			}
+		}
+	}
 	app := &cli.App{
 		Name:         "gowsgi",
 		OnUsageError: usageError,

@@ -62,7 +62,7 @@ type parentConfig struct {
 // change one keeps it and logs that a restart is needed. The workers get
 // the same value, so they log as their parent does.
 var parentOnlyFlags = []string{"bind", "backlog", "reuse-port", "umask", "user", "group", "pid",
-	"metrics-bind", "reload", "error-logfile", "log-level", "log-json"}
+	"metrics-bind", "reload", "error-logfile", "log-level", "log-json", "preload"}
 
 // reload reads every source again, at SIGHUP (prefork's Reconfigure): the
 // new generation of workers gets the new settings, and so do the number

@@ -31,10 +31,13 @@ func serveCommand() *cli.Command {
 // a process the supervisor started, a worker, which takes the settings the
 // parent resolved.
 func serve(c *cli.Context) error {
-	if prefork.IsWorker() {
+	if prefork.IsWorker() || prefork.IsZygote() {
 		s, err := workerSettings()
 		if err != nil {
 			return cli.Exit(err.Error(), 2)
+		}
+		if prefork.IsZygote() {
+			return runZygote(s)
 		}
 		return runWorker(s)
 	}
@@ -117,6 +120,7 @@ func runParent(p *parentConfig) error {
 			hooks.reopenLogs()
 		},
 		Credential: cred,
+		Preload:    s.preload,
 		Log:        log,
 	}
 	if hooks != nil {

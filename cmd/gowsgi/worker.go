@@ -39,27 +39,12 @@ const (
 // SIGINT or SIGQUIT stops at once. It runs on the main goroutine, which
 // stays on the main thread (see init), so Python's main thread is this one.
 func runWorker(s *settings) error {
-	logs, err := openErrorLog(s)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "gowsgi:", err)
-		os.Exit(prefork.ExitBootFailed)
-	}
-	// Python writes tracebacks, wsgi.errors and faulthandler dumps to file
-	// descriptor 2: make that the error log.
-	if err := logs.errorFile.RedirectStderr(); err != nil {
-		logs.errors.Error("cannot send standard error to the error log", "err", err)
-	}
-	if s.captureOutput {
-		if err := logs.errorFile.CaptureStdout(); err != nil {
-			logs.errors.Error("cannot send standard output to the error log", "err", err)
-		}
-	}
+	logs, log := workerLogs(s)
+	defer logs.close()
 	if err := logs.openAccessLog(s); err != nil {
 		logs.errors.Error("cannot open the access log", "err", err)
 		os.Exit(prefork.ExitBootFailed)
 	}
-	defer logs.close()
-	log := logs.errors.With("worker", prefork.WorkerID(), "pid", os.Getpid())
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
 	// USR1 comes from the supervisor after log rotation.
@@ -70,11 +55,7 @@ func runWorker(s *settings) error {
 			logs.reopen()
 		}
 	}()
-	// The supervisor's signals stay the worker's whatever the app installs.
-	wsgi.KeepSignals(func(sig, where string) {
-		log.Warn("the application tried to take a signal the server owns; the server keeps it", "signal", sig, "by", where)
-	}, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTTIN, syscall.SIGTTOU,
-		prefork.DumpSignal)
+	keepSignals(log)
 	stuck := make(chan struct{}, 1)
 
 	listeners, err := prefork.WorkerListeners()
@@ -82,55 +63,45 @@ func runWorker(s *settings) error {
 		log.Error("no listeners from the supervisor", "err", err)
 		os.Exit(prefork.ExitBootFailed)
 	}
-	if s.chdir != "" {
-		if err := os.Chdir(s.chdir); err != nil {
-			log.Error("cannot change directory", "err", err)
-			os.Exit(prefork.ExitBootFailed)
-		}
+	// A worker forked from a zygote is where the zygote went.
+	if !wsgi.Preloaded() {
+		enterAppDir(s, log)
 	}
 	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelError)
 	setProcs(s.workers)
 	var handler atomic.Pointer[dispatch.Handler] // for worker.nr, once there is one
-	app, err := wsgi.Start(wsgi.Config{
-		Spec:           s.spec,
-		PythonPath:     s.pythonPath,
-		Venv:           s.venv,
-		Virtualenv:     s.virtualenv,
-		Threads:        s.threads,
-		SuspendStreams: s.suspendStreams,
-		Multiprocess:   s.workers > 1,
-		Argv:           os.Args,
-		ServerSoftware: "gowsgi/" + Version,
-		ErrorLog:       errorLog,
-		ClientLog:      slog.NewLogLogger(log.Handler(), slog.LevelInfo),
-		Timeout:        s.timeout,
-		OnException:    prefork.RecordException,
-		ExecutorBusy:   prefork.ExecutorBusy,
-		ExecutorIdle:   prefork.ExecutorIdle,
-		WaitBegin:      prefork.BeginWait,
-		WaitEnd:        prefork.EndWait,
-		OnStuck: func(request string) {
-			log.Error("request stuck outside Python bytecode past --timeout (C code, or a thread holding the GIL); "+
-				"answered 500, dumping tracebacks and replacing this worker", "request", request, "timeout", s.timeout)
-			wsgi.DumpTracebacks()
-			select {
-			case stuck <- struct{}{}:
-			default: // already stopping
+	cfg := appConfig(s)
+	cfg.SuspendStreams = s.suspendStreams
+	cfg.ErrorLog = errorLog
+	cfg.ClientLog = slog.NewLogLogger(log.Handler(), slog.LevelInfo)
+	cfg.Timeout = s.timeout
+	cfg.OnException = prefork.RecordException
+	cfg.ExecutorBusy = prefork.ExecutorBusy
+	cfg.ExecutorIdle = prefork.ExecutorIdle
+	cfg.WaitBegin = prefork.BeginWait
+	cfg.WaitEnd = prefork.EndWait
+	cfg.OnStuck = func(request string) {
+		log.Error("request stuck outside Python bytecode past --timeout (C code, or a thread holding the GIL); "+
+			"answered 500, dumping tracebacks and replacing this worker", "request", request, "timeout", s.timeout)
+		wsgi.DumpTracebacks()
+		select {
+		case stuck <- struct{}{}:
+		default: // already stopping
+		}
+	}
+	cfg.Hooks = wsgi.HookConfig{
+		File:    s.pyConfig,
+		Age:     prefork.WorkerAge(),
+		Workers: prefork.WorkersWanted(),
+		Log:     pythonLog(log),
+		Requests: func() int64 {
+			if h := handler.Load(); h != nil {
+				return h.Served()
 			}
+			return 0
 		},
-		Hooks: wsgi.HookConfig{
-			File:    s.pyConfig,
-			Age:     prefork.WorkerAge(),
-			Workers: prefork.WorkersWanted(),
-			Log:     pythonLog(log),
-			Requests: func() int64 {
-				if h := handler.Load(); h != nil {
-					return h.Served()
-				}
-				return 0
-			},
-		},
-	})
+	}
+	app, err := wsgi.Start(cfg)
 	if err != nil {
 		if !errors.Is(err, wsgi.ErrLoad) {
 			log.Error("cannot start Python", "err", err)
@@ -221,6 +192,78 @@ func runWorker(s *settings) error {
 	} else if err != nil {
 		log.Warn("Python finalization", "err", err)
 	}
+	return nil
+}
+
+// workerLogs opens a worker's (or zygote's) logs and makes the error log
+// its standard error, where Python writes tracebacks, wsgi.errors and
+// faulthandler dumps, and with --capture-output its standard output; it
+// exits the process if the error log cannot be opened.
+func workerLogs(s *settings) (*logs, *slog.Logger) {
+	logs, err := openErrorLog(s)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gowsgi:", err)
+		os.Exit(prefork.ExitBootFailed)
+	}
+	if err := logs.errorFile.RedirectStderr(); err != nil {
+		logs.errors.Error("cannot send standard error to the error log", "err", err)
+	}
+	if s.captureOutput {
+		if err := logs.errorFile.CaptureStdout(); err != nil {
+			logs.errors.Error("cannot send standard output to the error log", "err", err)
+		}
+	}
+	return logs, logs.errors.With("worker", prefork.WorkerID(), "pid", os.Getpid())
+}
+
+// keepSignals keeps the supervisor's signals the worker's whatever the app
+// installs.
+func keepSignals(log *slog.Logger) {
+	wsgi.KeepSignals(func(sig, where string) {
+		log.Warn("the application tried to take a signal the server owns; the server keeps it", "signal", sig, "by", where)
+	}, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTTIN, syscall.SIGTTOU,
+		prefork.DumpSignal)
+}
+
+// enterAppDir changes to --chdir, where the app is imported from.
+func enterAppDir(s *settings, log *slog.Logger) {
+	if s.chdir == "" {
+		return
+	}
+	if err := os.Chdir(s.chdir); err != nil {
+		log.Error("cannot change directory", "err", err)
+		os.Exit(prefork.ExitBootFailed)
+	}
+}
+
+// appConfig is what the interpreter is started with and the app loaded
+// with, the same in a worker and in a zygote.
+func appConfig(s *settings) wsgi.Config {
+	return wsgi.Config{
+		Spec:           s.spec,
+		PythonPath:     s.pythonPath,
+		Venv:           s.venv,
+		Virtualenv:     s.virtualenv,
+		Threads:        s.threads,
+		Multiprocess:   s.workers > 1,
+		Argv:           os.Args,
+		ServerSoftware: "gowsgi/" + Version,
+	}
+}
+
+// runZygote loads the application in this process and forks the workers
+// from it (--preload): it prepares the process as a worker would (logs,
+// directory, the signals the server keeps), then hands over to
+// wsgi.Preload, which does not return unless it fails.
+func runZygote(s *settings) error {
+	logs, log := workerLogs(s)
+	defer logs.close()
+	log = log.With("zygote", true)
+	keepSignals(log)
+	enterAppDir(s, log)
+	err := wsgi.Preload(appConfig(s))
+	log.Error("cannot start the zygote", "err", err)
+	os.Exit(prefork.ExitBootFailed)
 	return nil
 }
 
