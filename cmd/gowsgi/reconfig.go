@@ -22,12 +22,20 @@ const settingsVar = "GOWSGI_RESOLVED_SETTINGS"
 type workerSnapshot struct {
 	Flags flagValues `json:"flags"`
 	App   []string   `json:"app"`
+	// Dir is the parent's working directory, which relative paths in the
+	// settings are relative to: a worker forked from a zygote starts in
+	// --chdir, not there.
+	Dir string `json:"dir"`
 }
 
 // workerEnv is the environment the parent adds to its workers': --env's
 // entries and the settings.
 func (res *resolution) workerEnv(s *settings) ([]string, error) {
-	b, err := json.Marshal(workerSnapshot{Flags: res.values, App: res.app})
+	dir, err := os.Getwd()
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(workerSnapshot{Flags: res.values, App: res.app, Dir: dir})
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +53,9 @@ func workerSettings() (*settings, error) {
 	var snap workerSnapshot
 	if err := json.Unmarshal([]byte(v), &snap); err != nil {
 		return nil, fmt.Errorf("%s: %w", settingsVar, err)
+	}
+	if err := os.Chdir(snap.Dir); err != nil {
+		return nil, fmt.Errorf("the parent's directory: %w", err)
 	}
 	return readSettings(snap.Flags, snap.App)
 }

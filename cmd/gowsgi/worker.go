@@ -63,10 +63,7 @@ func runWorker(s *settings) error {
 		log.Error("no listeners from the supervisor", "err", err)
 		os.Exit(prefork.ExitBootFailed)
 	}
-	// A worker forked from a zygote is where the zygote went.
-	if !wsgi.Preloaded() {
-		enterAppDir(s, log)
-	}
+	enterAppDir(s, log)
 	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelError)
 	setProcs(s.workers)
 	var handler atomic.Pointer[dispatch.Handler] // for worker.nr, once there is one
