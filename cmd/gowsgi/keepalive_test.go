@@ -24,6 +24,8 @@ import (
 // counting, after a failure).
 type keepAliveLoad struct {
 	addr     string
+	path     string                          // what each request asks for
+	check    func(code int, body []byte) bool // whether its answer is right
 	requests atomic.Int64 // answered
 	closes   atomic.Int64 // responses that said close
 	failures atomic.Int64 // requests sent and not answered
@@ -38,7 +40,15 @@ type keepAliveLoad struct {
 // client ends after a response that said close, as the server is stopping:
 // it sends requests only on connections open before.
 func startKeepAliveLoad(addr string, clients int, untilClose bool) *keepAliveLoad {
-	l := &keepAliveLoad{addr: addr, stop: make(chan struct{})}
+	return startKeepAliveLoadOf(addr, "/", func(code int, body []byte) bool {
+		return code == 200 && string(body) == "Hello from e2eapp\n"
+	}, clients, untilClose)
+}
+
+// startKeepAliveLoadOf starts clients that GET path, whose answers check
+// accepts.
+func startKeepAliveLoadOf(addr, path string, check func(code int, body []byte) bool, clients int, untilClose bool) *keepAliveLoad {
+	l := &keepAliveLoad{addr: addr, path: path, check: check, stop: make(chan struct{})}
 	for range clients {
 		l.wg.Add(1)
 		go l.client(untilClose)
@@ -71,7 +81,7 @@ func (l *keepAliveLoad) client(untilClose bool) {
 			br = bufio.NewReader(nc)
 		}
 		nc.SetDeadline(time.Now().Add(20 * time.Second))
-		closing, err := exchangeOnce(nc, br)
+		closing, err := l.exchangeOnce(nc, br)
 		if err != nil {
 			l.fail(err)
 			nc.Close()
@@ -90,10 +100,10 @@ func (l *keepAliveLoad) client(untilClose bool) {
 	}
 }
 
-// exchangeOnce sends GET / on nc and reads its response; it reports
+// exchangeOnce sends GET l.path on nc and reads its response; it reports
 // whether the response said close.
-func exchangeOnce(nc net.Conn, br *bufio.Reader) (bool, error) {
-	if _, err := io.WriteString(nc, "GET / HTTP/1.1\r\nHost: t\r\n\r\n"); err != nil {
+func (l *keepAliveLoad) exchangeOnce(nc net.Conn, br *bufio.Reader) (bool, error) {
+	if _, err := io.WriteString(nc, "GET "+l.path+" HTTP/1.1\r\nHost: t\r\n\r\n"); err != nil {
 		return false, fmt.Errorf("sending: %w", err)
 	}
 	resp, err := http.ReadResponse(br, nil)
@@ -104,8 +114,8 @@ func exchangeOnce(nc net.Conn, br *bufio.Reader) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("reading the body: %w", err)
 	}
-	if resp.StatusCode != 200 || string(body) != "Hello from e2eapp\n" {
-		return resp.Close, fmt.Errorf("got %d %q", resp.StatusCode, body)
+	if !l.check(resp.StatusCode, body) {
+		return resp.Close, fmt.Errorf("got %d %.200q", resp.StatusCode, body)
 	}
 	return resp.Close, nil
 }

@@ -303,3 +303,52 @@ func TestPreloadZygoteDies(t *testing.T) {
 		t.Errorf("the supervisor did not log reaping %d", orphan)
 	}
 }
+
+// TestPreloadRunsWorkerHooksInEachWorker: with --preload the config file's
+// worker hooks run in each forked worker, after the import (gunicorn's
+// preload_app order): post_fork and post_worker_init with the worker's pid
+// and age, pre_request and post_request around its requests; gunicorn's
+// preload_app setting turns --preload on.
+func TestPreloadRunsWorkerHooksInEachWorker(t *testing.T) {
+	log := newHookLog(t)
+	dir := t.TempDir()
+	conf, err := os.ReadFile("testdata/hooks_conf.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gunicorn.conf.py"), append(conf, "\npreload_app = True\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerIn(t, dir, "e2eapp:app", "--chdir", testdataDir(t), "--workers", "2")
+	if len(zygotePIDs(s)) != 1 {
+		t.Fatalf("preload_app = True started no zygote:\n%s", s.serverLog())
+	}
+	forks := log.await(t, "post_fork", 2, nil)
+	workers := hookWorkerPIDs(forks)
+	runner := log.await(t, "when_ready", 1, nil)[0].int("pid")
+	if want := sorted(slices.DeleteFunc(forkedWorkers(t, s), func(p int) bool { return p == runner })); !slices.Equal(workers, want) {
+		t.Errorf("post_fork in %v, want the workers %v", workers, want)
+	}
+	var ages []int
+	for _, r := range forks {
+		ages = append(ages, r.int("age"))
+		if r.int("pid") != r.int("worker_pid") || r.int("ppid") != s.cmd.Process.Pid {
+			t.Errorf("post_fork: %v", r)
+		}
+	}
+	if slices.Sort(ages); !slices.Equal(ages, []int{1, 2}) {
+		t.Errorf("worker ages %v, want [1 2]", ages)
+	}
+	for _, r := range log.await(t, "post_worker_init", 2, nil) {
+		if !slices.Contains(workers, r.int("pid")) || r["app_loaded"] != true {
+			t.Errorf("post_worker_init: %v", r)
+		}
+	}
+	if code, _ := s.get(t, "/hooked"); code != 200 {
+		t.Fatalf("GET /hooked: %d", code)
+	}
+	post := log.await(t, "post_request", 1, func(r hookRecord) bool { return r.str("path") == "/hooked" })[0]
+	if !slices.Contains(workers, post.int("pid")) {
+		t.Errorf("post_request in %d, not in a worker %v", post.int("pid"), workers)
+	}
+}

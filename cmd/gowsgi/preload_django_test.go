@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// memoryOf reads a process's proportional and unique set sizes, in bytes,
+// from /proc/PID/smaps_rollup.
+func memoryOf(t *testing.T, pid int) (pss, uss int64) {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) != 3 || fields[2] != "kB" {
+			continue
+		}
+		kb, _ := strconv.ParseInt(fields[1], 10, 64)
+		switch fields[0] {
+		case "Pss:":
+			pss = kb << 10
+		case "Private_Clean:", "Private_Dirty:":
+			uss += kb << 10
+		}
+	}
+	return pss, uss
+}
+
+// djangoUnderLoad starts pyapps/djangosite with 4 workers and the flags,
+// and runs clients that fetch its admin login page (a template rendered,
+// a session, CSRF) and a static file; stop ends them.
+func djangoUnderLoad(t *testing.T, site *djangoSite, flags ...string) (s *server, served func() int64, stop func()) {
+	t.Helper()
+	args := append([]string{"--workers", "4", "--chdir", site.dir, "--static", "/static=" + site.static}, flags...)
+	for _, e := range site.env {
+		args = append(args, "--env", e)
+	}
+	s = startServer(t, "djangosite.wsgi:application", args...)
+	l := startKeepAliveLoadOf(s.addr, "/admin/login/", func(code int, body []byte) bool {
+		return code == 200 && strings.Contains(string(body), "csrfmiddlewaretoken")
+	}, 4, false)
+	return s, l.requests.Load, func() { l.finish(t, "django", time.Now()) }
+}
+
+// TestDjangoPreloadMemory measures pyapps/djangosite with 4 workers, with
+// and without --preload, under load: the total PSS of the workers and the
+// zygote with --preload must be at most 0.6 of the workers' without, and
+// a recycled worker's replacement must serve within 50 ms (the median).
+func TestDjangoPreloadMemory(t *testing.T) {
+	site := newDjangoSite(t, "correct horse battery staple")
+	type figures struct {
+		workers, zygote, uss int64
+		replace           []time.Duration
+	}
+	measure := func(preload bool) figures {
+		var flags []string
+		if preload {
+			flags = append(flags, "--preload")
+		}
+		flags = append(flags, "--max-requests", "400", "--max-requests-jitter", "100")
+		s, served, stop := djangoUnderLoad(t, site, flags...)
+		defer func() {
+			s.cmd.Process.Signal(syscall.SIGTERM)
+			s.wait(t, 60*time.Second)
+		}()
+		eventually(t, 120*time.Second, "eight workers replaced", func() bool {
+			return strings.Count(s.serverLog(), "replacement ready") >= 8
+		})
+		var f figures
+		for _, pid := range forkedWorkers(t, s) {
+			pss, uss := memoryOf(t, pid)
+			f.workers += pss
+			f.uss += uss
+		}
+		for _, pid := range childPIDs(t, s.cmd.Process.Pid) {
+			if !slices.Contains(forkedWorkers(t, s), pid) {
+				pss, _ := memoryOf(t, pid)
+				f.zygote += pss
+			}
+		}
+		stop()
+		t.Logf("served %d requests", served())
+		took := replacementTimes(t, s.serverLog())
+		f.replace = took
+		return f
+	}
+	without := measure(false)
+	with := measure(true)
+	mb := func(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+	median := func(d []time.Duration) time.Duration { return d[len(d)/2] }
+	t.Logf("without --preload: 4 workers PSS %s (USS %s); start to ready median %v, slowest %v",
+		mb(without.workers), mb(without.uss), median(without.replace), without.replace[len(without.replace)-1])
+	t.Logf("with --preload: 4 workers PSS %s (USS %s) + zygote %s = %s, %.2f of without; start to ready median %v, slowest %v",
+		mb(with.workers), mb(with.uss), mb(with.zygote), mb(with.workers+with.zygote),
+		float64(with.workers+with.zygote)/float64(without.workers), median(with.replace), with.replace[len(with.replace)-1])
+	if ratio := float64(with.workers+with.zygote) / float64(without.workers); ratio > 0.6 {
+		t.Errorf("PSS with --preload is %.2f of without, want at most 0.6", ratio)
+	}
+	if m := median(with.replace); m > 50*time.Millisecond {
+		t.Errorf("a forked worker took %v (median) from start to ready, want at most 50ms", m)
+	}
+}
+
