@@ -191,16 +191,20 @@ def boot(spec, pythonpath, virtualenv, venv_python, traceback_fd, traceback_sign
 
 def preload(spec, pythonpath, virtualenv, venv_python):
     """Loads the application in a zygote, the process workers are forked
-    from (--preload), and returns it. The objects that exist then are
-    frozen: the collector no longer visits them, so a collection in a
-    worker does not write to (and so unshare) the pages they are on."""
+    from (--preload), and returns it, as the gc module's documentation
+    advises for a process that forks without exec: no collection runs
+    during the import (a collection frees objects all over the heap, and
+    a worker allocating into those holes unshares their pages), and the
+    objects that exist then are frozen: the collector no longer visits
+    them, so a collection in a worker does not write to their pages.
+    after_fork enables the collector again in each worker."""
     # A crash while importing prints its traceback; a worker forked from
     # here disables this before its Go runtime starts, then installs its
     # own (after_fork).
     faulthandler.enable(file=sys.stderr, all_threads=True)
+    gc.disable()
     _prepare(pythonpath, virtualenv, venv_python)
     app = _resolve(spec)
-    gc.collect()
     gc.freeze()
     return app
 
@@ -209,6 +213,7 @@ def after_fork(traceback_fd, traceback_signal, hooks_file, age, num_workers):
     """Completes a worker forked from the zygote, as gunicorn's worker
     completes after preload_app: its fault handlers, then the config file's
     worker hooks with post_fork and post_worker_init."""
+    gc.enable()
     _install_faulthandler(traceback_fd, traceback_signal)
     if hooks_file:
         _worker_hooks(hooks_file, age, num_workers)

@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +378,9 @@ static void zygote(int argc, char **argv, const char *config_fd, const char *soc
     cfg.argv = argv;
     if (gw_preload(&cfg) < 0)
         _exit(3); /* prefork.ExitBootFailed: the reason is on stderr */
+    /* What the import allocated and freed goes back to the system rather
+     * than into every worker's copy of the heap. */
+    malloc_trim(0);
     reply(sock, 'R', NULL, 0);
 
     char *buf = malloc(MAX_MESSAGE);

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -152,7 +151,8 @@ func processGone(pid int) bool {
 }
 
 // replacementTimes reads, from a server's log, how long each worker took
-// from its start (forked, or executed) to ready.
+// from its start (forked, or executed) to ready, in the order they became
+// ready.
 func replacementTimes(t *testing.T, log string) []time.Duration {
 	t.Helper()
 	at := func(line string) time.Time {
@@ -180,7 +180,6 @@ func replacementTimes(t *testing.T, log string) []time.Duration {
 			}
 		}
 	}
-	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	return took
 }
 
@@ -201,7 +200,7 @@ func TestKeepAlivePreloadRecyclesAndReloads(t *testing.T) {
 		l.awaitRequests(t, 100)
 	}
 	l.finish(t, "20 recycles and 5 HUPs with --preload", started)
-	took := replacementTimes(t, s.serverLog())
+	took := slices.Sorted(slices.Values(replacementTimes(t, s.serverLog())))
 	if len(took) < 20 {
 		t.Fatalf("%d workers started and ready in the log, want at least 20", len(took))
 	}
