@@ -24,11 +24,11 @@ import (
 // counting, after a failure).
 type keepAliveLoad struct {
 	addr     string
-	path     string                          // what each request asks for
+	path     string                           // what each request asks for
 	check    func(code int, body []byte) bool // whether its answer is right
-	requests atomic.Int64 // answered
-	closes   atomic.Int64 // responses that said close
-	failures atomic.Int64 // requests sent and not answered
+	requests atomic.Int64                     // answered
+	closes   atomic.Int64                     // responses that said close
+	failures atomic.Int64                     // requests sent and not answered
 
 	stop chan struct{}
 	wg   sync.WaitGroup

@@ -63,7 +63,7 @@ func TestDjangoPreloadMemory(t *testing.T) {
 	site := newDjangoSite(t, "correct horse battery staple")
 	type figures struct {
 		workers, zygote, uss int64
-		started             []time.Duration
+		started              []time.Duration
 	}
 	measure := func(preload bool) figures {
 		var flags []string
