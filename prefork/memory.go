@@ -17,9 +17,9 @@ func (a *arbiter) checkMemory() {
 	if a.maxMemory <= 0 {
 		return
 	}
-	measure, what := residentMemory, "resident memory"
+	measure, key, what := residentMemory, "rss", "resident memory"
 	if a.preload {
-		measure, what = uniqueMemory, "unique memory (USS)"
+		measure, key, what = uniqueMemory, "uss", "unique memory (USS)"
 	}
 	for _, w := range a.active() {
 		if !w.ready || w.recycleFor != "" {
@@ -29,7 +29,7 @@ func (a *arbiter) checkMemory() {
 		if err != nil || size <= a.maxMemory {
 			continue
 		}
-		a.log.Warn("worker exceeds the memory limit", "worker", w.id, "pid", w.pid(), "memory", what, "bytes", size, "limit", a.maxMemory)
+		a.log.Warn("worker exceeds the memory limit", "worker", w.id, "pid", w.pid(), key, size, "limit", a.maxMemory)
 		a.recycle(w, causeMemory, fmt.Sprintf("%s %d bytes exceeds the limit of %d", what, size, a.maxMemory))
 	}
 }

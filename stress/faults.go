@@ -15,9 +15,16 @@ import (
 // fails only its own request (or, for a dying worker, the requests in
 // flight on it), the parent lives, and the worker count is back within 2 s
 // (plus cfg.loadSlack).
-func faults(cfg *config) result {
+func faults(cfg *config) result { return faultsWith(cfg) }
+
+// faultsPreload is faults with --preload: the workers that die are forked
+// again from the zygote.
+func faultsPreload(cfg *config) result { return faultsWith(cfg, "--preload") }
+
+// faultsWith runs faults with the server's extra flags.
+func faultsWith(cfg *config, flags ...string) result {
 	const workers, conc = 2, 4
-	s, err := startServer(cfg, "stress/apps", "stressapp:app", "--workers", "2", "--threads", "2", "--timeout", "2")
+	s, err := startServer(cfg, "stress/apps", "stressapp:app", append([]string{"--workers", "2", "--threads", "2", "--timeout", "2"}, flags...)...)
 	if err != nil {
 		return result{figures: err.Error()}
 	}

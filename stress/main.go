@@ -43,7 +43,9 @@ var scenarios = []scenario{
 	{"garbage", garbage},
 	{"large-bodies", largeBodies},
 	{"faults", faults},
+	{"faults-preload", faultsPreload},
 	{"reload-stop", reloadStop},
+	{"reload-stop-preload", reloadStopPreload},
 	{"disconnects", disconnects},
 }
 

@@ -20,8 +20,16 @@ func reloadStop(cfg *config) result {
 	return result{pass: p1 && p2, figures: f1 + "; " + f2}
 }
 
-func reloadUnderLoad(cfg *config) (string, bool) {
-	s, err := startServer(cfg, "stress/apps", "stressapp:app", "--workers", "2")
+// reloadStopPreload is reloadStop with --preload: each HUP starts a new
+// zygote, which imports the app and forks the new generation.
+func reloadStopPreload(cfg *config) result {
+	f1, p1 := reloadUnderLoad(cfg, "--preload")
+	f2, p2 := stopUnderLoad(cfg, "--preload")
+	return result{pass: p1 && p2, figures: f1 + "; " + f2}
+}
+
+func reloadUnderLoad(cfg *config, flags ...string) (string, bool) {
+	s, err := startServer(cfg, "stress/apps", "stressapp:app", append([]string{"--workers", "2"}, flags...)...)
 	if err != nil {
 		return err.Error(), false
 	}
@@ -54,8 +62,8 @@ func reloadUnderLoad(cfg *config) (string, bool) {
 		cfg.hups, took.Seconds(), res.ok+res.errs, res.errs, errText(firstNonNil(werr, res.firstErr))), pass
 }
 
-func stopUnderLoad(cfg *config) (string, bool) {
-	s, err := startServer(cfg, "stress/apps", "stressapp:app", "--workers", "2", "--threads", "4")
+func stopUnderLoad(cfg *config, flags ...string) (string, bool) {
+	s, err := startServer(cfg, "stress/apps", "stressapp:app", append([]string{"--workers", "2", "--threads", "4"}, flags...)...)
 	if err != nil {
 		return err.Error(), false
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -103,6 +105,7 @@ func (s *server) alive() bool {
 // workerPIDs lists the live (not zombie) children of the parent.
 func (s *server) workerPIDs() []int {
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", s.cmd.Process.Pid))
+	zygotes := s.zygotePIDs()
 	var pids []int
 	for _, f := range tasks {
 		b, _ := os.ReadFile(f)
@@ -112,7 +115,7 @@ func (s *server) workerPIDs() []int {
 			if err != nil {
 				continue
 			}
-			if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' || slices.Contains(zygotes, p) {
 				continue
 			}
 			pids = append(pids, p)
@@ -120,6 +123,18 @@ func (s *server) workerPIDs() []int {
 	}
 	return pids
 }
+
+// zygotePIDs lists the zygotes the server started (--preload), from its log.
+func (s *server) zygotePIDs() []int {
+	var pids []int
+	for _, m := range zygoteStarted.FindAllStringSubmatch(s.log.String(), -1) {
+		p, _ := strconv.Atoi(m[1])
+		pids = append(pids, p)
+	}
+	return pids
+}
+
+var zygoteStarted = regexp.MustCompile(`msg="zygote started[^"]*" pid=(\d+)`)
 
 // rss is a process's resident memory in bytes (0 if it is gone).
 func rss(pid int) int64 {

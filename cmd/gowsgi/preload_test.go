@@ -351,3 +351,51 @@ func TestPreloadRunsWorkerHooksInEachWorker(t *testing.T) {
 		t.Errorf("post_request in %d, not in a worker %v", post.int("pid"), workers)
 	}
 }
+
+// TestPreloadMaxWorkerMemoryCountsWhatTheWorkerOwns: with --preload,
+// --max-worker-memory counts a worker's unique memory (USS), not its
+// resident set, most of which it shares with the zygote: a limit under the
+// RSS but over the USS recycles nothing, until the worker allocates.
+func TestPreloadMaxWorkerMemoryCountsWhatTheWorkerOwns(t *testing.T) {
+	s := startServer(t, "e2eapp:app", "--preload", "--max-worker-memory", "15")
+	_, first := s.get(t, "/pid")
+	pid, _ := strconv.Atoi(first)
+	if pss, uss := memoryOf(t, pid); pss == 0 || uss > 15<<20 {
+		t.Fatalf("worker PSS %d, USS %d: want a USS under the limit", pss, uss)
+	}
+	if rss := residentOf(t, pid); rss <= 15<<20 {
+		t.Fatalf("worker RSS %d: want it over the limit, for the test to mean something", rss)
+	}
+	// three of the supervisor's memory checks (one a second)
+	time.Sleep(3 * time.Second)
+	if _, now := s.get(t, "/pid"); now != first || strings.Contains(s.serverLog(), "exceeds the memory limit") {
+		t.Fatalf("a worker under the limit in USS was recycled:\n%s", s.serverLog())
+	}
+	if code, _ := s.get(t, "/alloc?200"); code != 200 {
+		t.Fatalf("alloc: %d", code)
+	}
+	eventually(t, 30*time.Second, "worker over the memory limit recycled", func() bool {
+		_, now := s.get(t, "/pid")
+		return now != first
+	})
+	if !strings.Contains(s.serverLog(), "uss=") {
+		t.Errorf("the log does not say it counted the USS")
+	}
+}
+
+// residentOf reads a process's resident set size, in bytes.
+func residentOf(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmRSS for %d", pid)
+	return 0
+}
