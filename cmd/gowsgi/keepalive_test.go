@@ -25,6 +25,7 @@ import (
 type keepAliveLoad struct {
 	addr     string
 	path     string                           // what each request asks for
+	header   string                           // header lines each request adds
 	check    func(code int, body []byte) bool // whether its answer is right
 	requests atomic.Int64                     // answered
 	closes   atomic.Int64                     // responses that said close
@@ -40,15 +41,15 @@ type keepAliveLoad struct {
 // client ends after a response that said close, as the server is stopping:
 // it sends requests only on connections open before.
 func startKeepAliveLoad(addr string, clients int, untilClose bool) *keepAliveLoad {
-	return startKeepAliveLoadOf(addr, "/", func(code int, body []byte) bool {
+	l := &keepAliveLoad{addr: addr, path: "/", stop: make(chan struct{}), check: func(code int, body []byte) bool {
 		return code == 200 && string(body) == "Hello from e2eapp\n"
-	}, clients, untilClose)
+	}}
+	return l.start(clients, untilClose)
 }
 
-// startKeepAliveLoadOf starts clients that GET path, whose answers check
-// accepts.
-func startKeepAliveLoadOf(addr, path string, check func(code int, body []byte) bool, clients int, untilClose bool) *keepAliveLoad {
-	l := &keepAliveLoad{addr: addr, path: path, check: check, stop: make(chan struct{})}
+// start starts the clients of l, whose addr, path, header, check and stop
+// are set.
+func (l *keepAliveLoad) start(clients int, untilClose bool) *keepAliveLoad {
 	for range clients {
 		l.wg.Add(1)
 		go l.client(untilClose)
@@ -103,7 +104,7 @@ func (l *keepAliveLoad) client(untilClose bool) {
 // exchangeOnce sends GET l.path on nc and reads its response; it reports
 // whether the response said close.
 func (l *keepAliveLoad) exchangeOnce(nc net.Conn, br *bufio.Reader) (bool, error) {
-	if _, err := io.WriteString(nc, "GET "+l.path+" HTTP/1.1\r\nHost: t\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(nc, "GET "+l.path+" HTTP/1.1\r\nHost: t\r\n"+l.header+"\r\n"); err != nil {
 		return false, fmt.Errorf("sending: %w", err)
 	}
 	resp, err := http.ReadResponse(br, nil)
