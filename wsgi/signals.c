@@ -29,6 +29,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "_cgo_export.h"
 
@@ -148,9 +150,16 @@ static void report(int sig, const char *where) {
         snprintf(name, sizeof name, "SIG%s", abbrev);
     else
         snprintf(name, sizeof name, "%d", sig);
-    if (gw_zygote) { /* no Go runtime to report to */
-        fprintf(stderr, "gowsgi: the application tried to take a signal the server owns; the server keeps it "
-                        "(signal %s, by %s)\n", name, where);
+    if (gw_zygote) { /* no Go runtime to report to: a line as Go's log writes it */
+        struct timespec now;
+        struct tm tm;
+        char stamp[32];
+        clock_gettime(CLOCK_REALTIME, &now);
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", gmtime_r(&now.tv_sec, &tm));
+        fprintf(stderr,
+                "time=%s.%03ldZ level=WARN msg=\"the application tried to take a signal the server owns; the server keeps it\" "
+                "signal=%s by=\"%s\" zygote=%d\n",
+                stamp, now.tv_nsec / 1000000, name, where, (int)getpid());
         return;
     }
     gowsgiSignalTaken(name, (char *)where);

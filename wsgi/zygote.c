@@ -369,6 +369,9 @@ static void zygote(int argc, char **argv, const char *config_fd, const char *soc
     for (int sig = 1; sig < NSIG; sig++)
         sigaction(sig, NULL, &start_actions[sig]);
     sigprocmask(SIG_SETMASK, NULL, &start_mask);
+    /* As in a worker: SIGPIPE and SIGXFSZ ignored before Python starts,
+     * so that the signal module sees them so. */
+    gw_signals_prepare();
 
     gw_config cfg;
     memset(&cfg, 0, sizeof cfg);

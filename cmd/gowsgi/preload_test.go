@@ -17,6 +17,13 @@ import (
 	"time"
 )
 
+// inBothModes runs test twice: without --preload (mode is empty), and with
+// it (mode is --preload).
+func inBothModes(t *testing.T, test func(t *testing.T, mode []string)) {
+	t.Run("exec", func(t *testing.T) { test(t, nil) })
+	t.Run("preload", func(t *testing.T) { test(t, []string{"--preload"}) })
+}
+
 // zygotePIDs lists the zygotes the server has started, from its log.
 func zygotePIDs(s *server) []int {
 	var pids []int
@@ -121,7 +128,7 @@ func TestPreloadWorkersShareOneImport(t *testing.T) {
 	if randoms[0] == randoms[1] {
 		t.Errorf("both workers drew %v: random was not reseeded after the fork", randoms[0])
 	}
-	if !strings.Contains(s.serverLog(), "the application tried to take a signal the server owns; the server keeps it (signal SIGTERM") {
+	if !strings.Contains(s.serverLog(), `level=WARN msg="the application tried to take a signal the server owns; the server keeps it" signal=SIGTERM`) {
 		t.Errorf("the zygote did not report the app's signal.signal(SIGTERM)")
 	}
 

@@ -56,8 +56,10 @@ func (c *rawConn) pidOn(t *testing.T) string {
 // grace, the request queued behind it on the same worker is answered 503
 // with Retry-After, the log names the request and its age, and a new
 // worker serves (issue 11, point 3).
-func TestStuckHoldingGILIsAnswered(t *testing.T) {
-	s, dir := startStuckServer(t)
+func TestStuckHoldingGILIsAnswered(t *testing.T) { inBothModes(t, testStuckHoldingGILIsAnswered) }
+
+func testStuckHoldingGILIsAnswered(t *testing.T, mode []string) {
+	s, dir := startStuckServer(t, mode...)
 	stuckConn, queuedConn := s.dial(t), s.dial(t)
 	pid := stuckConn.pidOn(t)
 	if queuedConn.pidOn(t) != pid {
@@ -152,7 +154,11 @@ func TestStuckWorkerOthersNeverNotice(t *testing.T) {
 // inside the app past --timeout plus the parent's margin, the parent's log
 // names the request and its age, and a new worker serves.
 func TestParentKillsWorkerStuckWithoutItsHelp(t *testing.T) {
-	s, dir := startStuckServer(t)
+	inBothModes(t, testParentKillsWorkerStuckWithoutItsHelp)
+}
+
+func testParentKillsWorkerStuckWithoutItsHelp(t *testing.T, mode []string) {
+	s, dir := startStuckServer(t, mode...)
 	c := s.dial(t)
 	pid := c.pidOn(t)
 	c.send(t, "GET /regex HTTP/1.1\r\nHost: t\r\n\r\n")

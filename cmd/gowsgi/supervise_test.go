@@ -161,10 +161,12 @@ func sorted(p []int) []int {
 	return p
 }
 
-func TestTTINAndTTOU(t *testing.T) {
-	s := startServer(t, "e2eapp:app")
+func TestTTINAndTTOU(t *testing.T) { inBothModes(t, testTTINAndTTOU) }
+
+func testTTINAndTTOU(t *testing.T, mode []string) {
+	s := startServer(t, "e2eapp:app", mode...)
 	count := func(n int) func() bool {
-		return func() bool { return len(childPIDs(t, s.cmd.Process.Pid)) == n }
+		return func() bool { return len(forkedWorkers(t, s)) == n }
 	}
 	s.cmd.Process.Signal(syscall.SIGTTIN)
 	eventually(t, 30*time.Second, "2 workers after TTIN", count(2))
@@ -174,7 +176,7 @@ func TestTTINAndTTOU(t *testing.T) {
 	eventually(t, 30*time.Second, "the last TTOU handled", func() bool {
 		return strings.Contains(s.log.String(), "not stopping the last worker")
 	})
-	if n := len(childPIDs(t, s.cmd.Process.Pid)); n != 1 {
+	if n := len(forkedWorkers(t, s)); n != 1 {
 		t.Errorf("%d workers after TTOU at one worker", n)
 	}
 	if code, _ := s.get(t, "/"); code != 200 {
@@ -183,7 +185,11 @@ func TestTTINAndTTOU(t *testing.T) {
 }
 
 func TestMaxRequestsRecyclesWithoutFailedRequests(t *testing.T) {
-	s := startServer(t, "e2eapp:app", "--max-requests", "20", "--max-requests-jitter", "5")
+	inBothModes(t, testMaxRequestsRecyclesWithoutFailedRequests)
+}
+
+func testMaxRequestsRecyclesWithoutFailedRequests(t *testing.T, mode []string) {
+	s := startServer(t, "e2eapp:app", append(mode, "--max-requests", "20", "--max-requests-jitter", "5")...)
 	_, first := s.get(t, "/pid")
 	load := startLoad(s, "/pid")
 	eventually(t, 30*time.Second, "worker recycled", func() bool { b := load.body(); return b != "" && b != first })
@@ -359,9 +365,13 @@ func TestBacklogAndReusePort(t *testing.T) {
 // TestTermAnswersInFlightAndQueuedRequests: at TERM, one request is in the
 // app and two more wait for its only thread; all three are answered.
 func TestTermAnswersInFlightAndQueuedRequests(t *testing.T) {
+	inBothModes(t, testTermAnswersInFlightAndQueuedRequests)
+}
+
+func testTermAnswersInFlightAndQueuedRequests(t *testing.T, mode []string) {
 	h := newHolds(t)
 	maddr := freePort(t)
-	s := startServer(t, "e2eapp:app", append(h.flags(), "--threads", "1", "--metrics-bind", maddr)...)
+	s := startServer(t, "e2eapp:app", slices.Concat(mode, h.flags(), []string{"--threads", "1", "--metrics-bind", maddr})...)
 	names := []string{"a", "b", "c"}
 	results := make(chan string, len(names))
 	for _, n := range names {
