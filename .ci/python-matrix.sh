@@ -26,7 +26,7 @@ versions=${MATRIX_VERSIONS:-"3.12 3.13"}
 # loops, the control socket, reading gunicorn's settings: Debian's build
 # runs them); every other protocol, process and interpreter test runs
 # against each build, with plain WSGI apps.
-e2e_skip='^(TestSamplesAnswer|TestFrameworks|TestFlask.*|TestDjango.*|TestVenv.*|TestCheckCommand|TestUserDropsWorkerPrivileges|TestKeepAlive.*|TestCrashLoop.*|TestReplacementThatCannotImportIsBackedOff|TestCtl|TestCtlSocketDefaults|TestGunicornConf.*|TestGunicornSettingWithoutEquivalentWarnsOnce|TestSettingsPrecedence|TestPortAndWebConcurrency|TestRefusedWorkerClassExits2|TestHUPRereadsConfigFile)$'
+e2e_skip='^(TestSamplesAnswer|TestFrameworks|TestFlask.*|TestDjango.*|TestVenv.*|TestCheckCommand|TestUserDropsWorkerPrivileges|TestKeepAlive.*|TestCrashLoop.*|TestReplacementThatCannotImportIsBackedOff|TestCtl|TestCtlSocketDefaults|TestGunicornConf.*|TestGunicornSettingWithoutEquivalentWarnsOnce|TestSettingsPrecedence|TestPortAndWebConcurrency|TestRefusedWorkerClassExits2|TestHUPRereadsConfigFile|TestPreloadZygoteDies|TestPreloadMaxWorkerMemoryCountsWhatTheWorkerOwns)$'
 
 . .ci/pythons.sh
 
