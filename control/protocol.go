@@ -49,9 +49,17 @@ type StatusResult struct {
 	Reloading     bool              `json:"reloading"`      // a reload is in progress
 	Stopping      bool              `json:"stopping"`       // the server is stopping
 	Workers       []Worker          `json:"workers"`        // every worker process, in order of start
+	Zygotes       []Zygote          `json:"zygotes"`        // with --preload: the zygotes, in order of start
 	Listeners     []Listener        `json:"listeners"`      // the listening sockets, in --bind order
 	Restarts      []Restart         `json:"restarts"`       // the latest worker restarts (up to 32), oldest first
 	RestartCounts map[string]uint64 `json:"restart_counts"` // every restart by cause, as gowsgi_worker_restarts_total
+}
+
+// Zygote describes one zygote (--preload), the process workers fork from.
+type Zygote struct {
+	PID        int     `json:"pid"`   // its process id
+	AgeSeconds float64 `json:"age_s"` // since it started
+	State      string  `json:"state"` // "loading", "ready", "standby" (a reload's, until it completes) or "stopping"
 }
 
 // Worker describes one worker process.
@@ -119,6 +127,7 @@ func statusResult(st prefork.Status, now time.Time) StatusResult {
 		Reloading:     st.Reloading,
 		Stopping:      st.Stopping,
 		Workers:       make([]Worker, 0, len(st.Workers)),
+		Zygotes:       make([]Zygote, 0, len(st.Zygotes)),
 		Listeners:     make([]Listener, 0, len(st.Listeners)),
 		Restarts:      make([]Restart, 0, len(st.Restarts)),
 		RestartCounts: st.RestartCounts,
@@ -132,6 +141,9 @@ func statusResult(st prefork.Status, now time.Time) StatusResult {
 			ww.Current = &Running{Request: w.Request, RunningSeconds: seconds(now.Sub(w.RequestStart))}
 		}
 		r.Workers = append(r.Workers, ww)
+	}
+	for _, z := range st.Zygotes {
+		r.Zygotes = append(r.Zygotes, Zygote{PID: z.PID, AgeSeconds: seconds(now.Sub(z.Started)), State: z.State})
 	}
 	for _, l := range st.Listeners {
 		wl := Listener{Address: l.Name}

@@ -61,6 +61,7 @@ type Status struct {
 	Reloading     bool              // a reload is in progress
 	Stopping      bool              // Run is stopping every worker
 	Workers       []WorkerStatus    // every worker not yet reaped, in order of start
+	Zygotes       []ZygoteStatus    // with Preload: every zygote not yet reaped, in order of start
 	Listeners     []ListenerStats   // Supervisor.Listeners, in order
 	Restarts      []Restart         // the latest restarts (up to 32), oldest first
 	RestartCounts map[string]uint64 // every restart, by cause, as Snapshot.Restarts
@@ -78,6 +79,17 @@ type WorkerStatus struct {
 
 	InFlight int // requests begun and not ended
 	Waiting  int // requests waiting for a slot of the application (BeginWait to EndWait)
+}
+
+// ZygoteStatus describes one zygote (Supervisor.Preload).
+type ZygoteStatus struct {
+	PID     int
+	Started time.Time
+	// State is "loading" until it has loaded the application, "stopping"
+	// once it was told to exit, "ready" while new workers fork from it,
+	// and "standby" for a ready zygote that no new worker forks from yet
+	// (a reload's, until the reload completes).
+	State string
 }
 
 // Status returns what the supervisor's loop knows of the server: its
@@ -117,6 +129,20 @@ func (a *arbiter) status(listeners []*os.File) Status {
 			ws.State = "idle"
 		}
 		st.Workers = append(st.Workers, ws)
+	}
+	for _, z := range a.zygotes {
+		zs := ZygoteStatus{PID: z.proc.Pid, Started: z.started}
+		switch {
+		case z.retired:
+			zs.State = "stopping"
+		case !z.ready:
+			zs.State = "loading"
+		case z == a.zygote:
+			zs.State = "ready"
+		default:
+			zs.State = "standby"
+		}
+		st.Zygotes = append(st.Zygotes, zs)
 	}
 	a.reg.mu.Lock()
 	st.Restarts = append([]Restart(nil), a.reg.recent...)

@@ -25,6 +25,14 @@
 // past and present, for [Supervisor.Metrics]. A worker that calls
 // [HandleDumps] answers [Supervisor.Dump] through its dump file.
 //
+// With [Supervisor.Preload] the workers are forked instead, from a zygote:
+// a process started as a worker would be, which recognises itself with
+// [IsZygote], loads the application once and forks a worker whenever the
+// supervisor asks, with the same descriptors and environment (zygote.go
+// describes the protocol; wsgi's zygote.c is the other side). The forked
+// worker is re-parented to the supervisor, a child subreaper, and goes on
+// as any worker.
+//
 // Besides signals, another goroutine of the parent may operate the
 // supervisor while Run runs with [Supervisor.Status], [Supervisor.Reload],
 // [Supervisor.SetWorkers], [Supervisor.Stop], [Supervisor.ReopenLogs],

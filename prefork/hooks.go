@@ -39,9 +39,10 @@ func (a *arbiter) reloadingHook() {
 }
 
 // exitedHook tells the hooks, if any, that w ended as how says, having
-// finished requests.
+// finished requests. A worker never forked (see spawn) had no process to
+// end.
 func (a *arbiter) exitedHook(w *worker, requests uint64, how string) {
-	if a.hooks != nil {
+	if a.hooks != nil && w.proc != nil {
 		a.hooks.WorkerExited(ExitedWorker{ID: w.id, PID: w.pid(), Age: w.age, Requests: requests, Status: how})
 	}
 }

@@ -162,8 +162,10 @@ func (a *arbiter) forkFrom(z *zygote, w *worker) {
 		w.cancelled = true
 		go a.post(exitEvent{w: w, err: err})
 		if !errors.Is(err, errForkRefused) {
-			// the socket is broken: this zygote forks no more
+			// the socket is broken, or the zygote did not answer in
+			// time: it forks no more, and the next worker needs another
 			a.retireZygote(z)
+			a.killZygote(z)
 		}
 	}
 }

@@ -384,6 +384,14 @@ static void zygote(int argc, char **argv, const char *config_fd, const char *soc
     /* What the import allocated and freed goes back to the system rather
      * than into every worker's copy of the heap. */
     malloc_trim(0);
+    /* The supervisor ends the zygote by closing its socket: the stop
+     * signals a terminal or systemd sends the whole group (INT, TERM, HUP,
+     * QUIT) are for the supervisor, which would otherwise take the
+     * zygote's death for a failure. (Python read the dispositions when
+     * boot.py imported signal; the workers start with the original ones.) */
+    static const int group_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    for (size_t i = 0; i < sizeof group_signals / sizeof group_signals[0]; i++)
+        signal(group_signals[i], SIG_IGN);
     reply(sock, 'R', NULL, 0);
 
     char *buf = malloc(MAX_MESSAGE);

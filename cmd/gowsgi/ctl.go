@@ -214,6 +214,13 @@ func writeStatus(out io.Writer, st *control.StatusResult) {
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\t%s\t%d\t%d\t%s\n",
 			w.ID, w.PID, age(w.AgeSeconds), w.State, w.Requests, megabytes(w.RSSBytes), w.InFlight, w.Waiting, current)
 	}
+	if len(st.Zygotes) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "ZYGOTE\tPID\tAGE\tSTATE")
+		for i, z := range st.Zygotes {
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%s\n", i+1, z.PID, age(z.AgeSeconds), z.State)
+		}
+	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "LISTENER\tBACKLOG\tMAX")
 	for _, l := range st.Listeners {

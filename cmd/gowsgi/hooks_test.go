@@ -112,6 +112,21 @@ func inPIDs(pids ...int) func(hookRecord) bool {
 	return func(r hookRecord) bool { return slices.Contains(pids, r.int("worker_pid")) }
 }
 
+// hooksConfDir is a directory holding testdata/hooks_conf.py as
+// ./gunicorn.conf.py, with extra appended.
+func hooksConfDir(t *testing.T, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	conf, err := os.ReadFile("testdata/hooks_conf.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gunicorn.conf.py"), append(conf, extra...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // startServerIn starts `gowsgi serve` with dir as its working directory,
 // where it finds ./gunicorn.conf.py, and waits until it answers.
 func startServerIn(t *testing.T, dir, spec string, flags ...string) *server {
@@ -168,14 +183,7 @@ func linksLibpython(t *testing.T) bool {
 // gunicorn re-reads it.
 func TestServerHooks(t *testing.T) {
 	log := newHookLog(t)
-	dir := t.TempDir()
-	conf, err := os.ReadFile("testdata/hooks_conf.py")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "gunicorn.conf.py"), conf, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := hooksConfDir(t, "")
 	s := startServerIn(t, dir, "e2eapp:app", "--chdir", testdataDir(t), "--workers", "2")
 	parent := s.cmd.Process.Pid
 

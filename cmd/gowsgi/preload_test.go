@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,6 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gowsgi/gowsgi/control"
+	"github.com/gowsgi/gowsgi/internal/syncbuf"
 )
 
 // inBothModes runs test twice: without --preload (mode is empty), and with
@@ -229,11 +233,22 @@ func TestKeepAlivePreloadRecyclesAndReloads(t *testing.T) {
 // serving, and its zygote with it.
 func TestPreloadReloadImportsNewCode(t *testing.T) {
 	dir := t.TempDir()
+	sock := filepath.Join(t.TempDir(), "ctl")
 	writeApp(t, dir, "reloadapp", versionApp("version one"))
-	s := startServer(t, "reloadapp:app", "--preload", "--chdir", dir, "--workers", "2")
+	s := startServer(t, "reloadapp:app", "--preload", "--chdir", dir, "--workers", "2", "--control-socket", sock)
+	first := zygotePIDs(s)[0]
+	if st := statusJSON(t, sock); len(st.Zygotes) != 1 || st.Zygotes[0].PID != first || st.Zygotes[0].State != "ready" {
+		t.Errorf("ctl status: zygotes %+v, want %d ready", st.Zygotes, first)
+	}
+	if table := ctlAt(t, sock, "status"); !strings.Contains(table, "ZYGOTE") || !strings.Contains(table, strconv.Itoa(first)) {
+		t.Errorf("ctl status does not list the zygote:\n%s", table)
+	}
 	writeApp(t, dir, "reloadapp", versionApp("version two!!"))
 	s.cmd.Process.Signal(syscall.SIGHUP)
 	eventually(t, 30*time.Second, "reload complete", func() bool { return strings.Contains(s.serverLog(), "reload complete") })
+	awaitStatus(t, sock, "the new zygote alone, ready", func(st control.StatusResult) bool {
+		return len(st.Zygotes) == 1 && st.Zygotes[0].PID != first && st.Zygotes[0].State == "ready"
+	})
 	for range 10 {
 		if code, body := s.get(t, "/"); code != 200 || body != "version two!!" {
 			t.Fatalf("after the reload: %d %q", code, body)
@@ -317,14 +332,7 @@ func TestPreloadZygoteDies(t *testing.T) {
 // preload_app setting turns --preload on.
 func TestPreloadRunsWorkerHooksInEachWorker(t *testing.T) {
 	log := newHookLog(t)
-	dir := t.TempDir()
-	conf, err := os.ReadFile("testdata/hooks_conf.py")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "gunicorn.conf.py"), append(conf, "\npreload_app = True\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := hooksConfDir(t, "\npreload_app = True\n")
 	s := startServerIn(t, dir, "e2eapp:app", "--chdir", testdataDir(t), "--workers", "2")
 	if len(zygotePIDs(s)) != 1 {
 		t.Fatalf("preload_app = True started no zygote:\n%s", s.serverLog())
@@ -370,7 +378,7 @@ func TestPreloadMaxWorkerMemoryCountsWhatTheWorkerOwns(t *testing.T) {
 	if pss, uss := memoryOf(t, pid); pss == 0 || uss > 15<<20 {
 		t.Fatalf("worker PSS %d, USS %d: want a USS under the limit", pss, uss)
 	}
-	if rss := residentOf(t, pid); rss <= 15<<20 {
+	if rss := residentKB(t, pid); rss <= 15<<10 {
 		t.Fatalf("worker RSS %d: want it over the limit, for the test to mean something", rss)
 	}
 	// three of the supervisor's memory checks (one a second)
@@ -390,19 +398,25 @@ func TestPreloadMaxWorkerMemoryCountsWhatTheWorkerOwns(t *testing.T) {
 	}
 }
 
-// residentOf reads a process's resident set size, in bytes.
-func residentOf(t *testing.T, pid int) int64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
+// TestPreloadGroupSignalStopsCleanly: SIGTERM to the whole process group,
+// as systemd and a terminal's Ctrl-C send stop signals, stops the server
+// gracefully; the zygote leaves it to the supervisor, so its end is no
+// failure.
+func TestPreloadGroupSignalStopsCleanly(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			s := &server{log: &syncbuf.Buffer{}, done: make(chan struct{}), addr: freePort(t), readyWorkers: 2}
+			s.cmd = exec.Command(binary, "serve", "--bind", s.addr, "--chdir", "testdata", "--preload", "--workers", "2", "e2eapp:app")
+			s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			s.start(t)
+			s.waitReady(t)
+			syscall.Kill(-s.cmd.Process.Pid, sig)
+			if code := s.wait(t, 30*time.Second); code != 0 {
+				t.Errorf("exit status %d after %v to the group", code, sig)
+			}
+			if log := s.serverLog(); strings.Contains(log, "another zygote will replace it") || !strings.Contains(log, `msg="zygote exited" pid=`) {
+				t.Errorf("the zygote's end is not a quiet one:\n%s", log)
+			}
+		})
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	t.Fatalf("no VmRSS for %d", pid)
-	return 0
 }

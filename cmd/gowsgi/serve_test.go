@@ -307,7 +307,9 @@ func TestMalformedRequestNeverReachesApp(t *testing.T) {
 	}
 }
 
-func TestBadSpecExitsWithReason(t *testing.T) {
+func TestBadSpecExitsWithReason(t *testing.T) { inBothModes(t, testBadSpecExitsWithReason) }
+
+func testBadSpecExitsWithReason(t *testing.T, mode []string) {
 	tests := []struct {
 		spec, reason string
 	}{
@@ -319,9 +321,9 @@ func TestBadSpecExitsWithReason(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
-			s := launch(t, "serve", "--bind", freePort(t), "--chdir", "testdata", tt.spec)
-			if code := s.wait(t, 60*time.Second); code == 0 {
-				t.Errorf("exit code 0 for a bad spec")
+			s := launch(t, slices.Concat([]string{"serve", "--bind", freePort(t), "--chdir", "testdata"}, mode, []string{tt.spec})...)
+			if code := s.wait(t, 60*time.Second); code != 1 {
+				t.Errorf("exit code %d for a bad spec, want 1", code)
 			}
 			if !strings.Contains(s.log.String(), tt.reason) {
 				t.Errorf("output lacks %q:\n%s", tt.reason, s.log)
