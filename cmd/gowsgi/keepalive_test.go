@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,7 +161,9 @@ func TestKeepAliveRetire(t *testing.T) {
 	l.awaitRequests(t, 2000)
 	eventually(t, 60*time.Second, "ten workers replaced", func() bool { return strings.Count(s.serverLog(), "replacement ready") >= 10 })
 	l.finish(t, "max-requests", started)
-	t.Logf("%d workers replaced", strings.Count(s.serverLog(), "replacement ready"))
+	took := slices.Sorted(slices.Values(replacementTimes(t, s.serverLog())))
+	t.Logf("%d workers replaced; a worker's start to ready (executed afresh): median %v, fastest %v, slowest %v",
+		strings.Count(s.serverLog(), "replacement ready"), took[len(took)/2], took[0], took[len(took)-1])
 }
 
 // TestKeepAliveReloadAndScaleDown: five HUPs and a TTOU under load, with
