@@ -164,18 +164,7 @@ func (a *arbiter) start(w *worker) error {
 		return fmt.Errorf("prefork: readiness pipe for worker %d: %w", w.id, err)
 	}
 	defer pw.Close()
-	// Stdin is /dev/null: several workers reading one terminal fight over it.
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		pr.Close()
-		return fmt.Errorf("prefork: cannot start worker %d: %w", w.id, err)
-	}
-	defer null.Close()
-	proc, err := os.StartProcess(a.path, a.argv, &os.ProcAttr{
-		Env:   slices.Concat(a.env, a.workerEnv(w)),
-		Files: slices.Concat([]*os.File{null, os.Stdout, os.Stderr}, a.listeners, []*os.File{pw, w.boardFile, w.dumpFile}),
-		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: a.credential},
-	})
+	proc, err := a.startProcess(slices.Concat(a.env, a.workerEnv(w)), pw, w.boardFile, w.dumpFile)
 	if err != nil {
 		pr.Close()
 		return fmt.Errorf("prefork: cannot start worker %d: %w", w.id, err)
@@ -183,6 +172,24 @@ func (a *arbiter) start(w *worker) error {
 	a.log.Info("worker started", "worker", w.id, "pid", proc.Pid)
 	a.watchWorker(w, proc, pr)
 	return nil
+}
+
+// startProcess starts this binary, as the supervisor starts its children
+// (a worker, a zygote), with env and the descriptors: stdin /dev/null
+// (several processes reading one terminal fight over it), the supervisor's
+// stdout and stderr, the listeners, then extra; the workers' user; killed
+// if the thread that starts it (the loop's, see spawn) ends.
+func (a *arbiter) startProcess(env []string, extra ...*os.File) (*os.Process, error) {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, err
+	}
+	defer null.Close()
+	return os.StartProcess(a.path, a.argv, &os.ProcAttr{
+		Env:   env,
+		Files: slices.Concat([]*os.File{null, os.Stdout, os.Stderr}, a.listeners, extra),
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: a.credential},
+	})
 }
 
 // watchWorker records w's process and starts the goroutines that read its pipe

@@ -114,6 +114,8 @@ func (a *arbiter) startZygote() (*zygote, error) {
 		return nil, fmt.Errorf("prefork: socket for a zygote: %w", err)
 	}
 	conn := c.(*net.UnixConn)
+	// The three placeholders keep the numbers the workers' descriptors
+	// take from anything the application opens as it loads.
 	null, err := os.Open(os.DevNull)
 	if err != nil {
 		conn.Close()
@@ -122,11 +124,7 @@ func (a *arbiter) startZygote() (*zygote, error) {
 	defer null.Close()
 	env := slices.Clip(a.env)
 	sockFD := firstInheritedFD + len(a.listeners) + 3
-	proc, err := os.StartProcess(a.path, a.argv, &os.ProcAttr{
-		Env:   append(env, envZygoteFD+"="+strconv.Itoa(sockFD)),
-		Files: slices.Concat([]*os.File{null, os.Stdout, os.Stderr}, a.listeners, []*os.File{null, null, null, theirs}),
-		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Credential: a.credential},
-	})
+	proc, err := a.startProcess(append(env, envZygoteFD+"="+strconv.Itoa(sockFD)), null, null, null, theirs)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("prefork: cannot start a zygote: %w", err)
