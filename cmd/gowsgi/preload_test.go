@@ -307,7 +307,7 @@ func TestPreloadZygoteDies(t *testing.T) {
 	_, body := s.get(t, "/orphan?0.2")
 	orphan, _ := strconv.Atoi(body)
 	var parent int
-	for pid := range states {
+	for _, pid := range forkedWorkers(t, s) {
 		if slices.Contains(childPIDs(t, pid), orphan) {
 			parent = pid
 		}
