@@ -154,11 +154,7 @@ func TestStuckWorkerOthersNeverNotice(t *testing.T) {
 // inside the app past --timeout plus the parent's margin, the parent's log
 // names the request and its age, and a new worker serves.
 func TestParentKillsWorkerStuckWithoutItsHelp(t *testing.T) {
-	inBothModes(t, testParentKillsWorkerStuckWithoutItsHelp)
-}
-
-func testParentKillsWorkerStuckWithoutItsHelp(t *testing.T, mode []string) {
-	s, dir := startStuckServer(t, mode...)
+	s, dir := startStuckServer(t)
 	c := s.dial(t)
 	pid := c.pidOn(t)
 	c.send(t, "GET /regex HTTP/1.1\r\nHost: t\r\n\r\n")
