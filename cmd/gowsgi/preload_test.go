@@ -161,19 +161,21 @@ func processGone(pid int) bool {
 	return i > 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
 
+// logTime is when a log line was written.
+func logTime(line string) time.Time {
+	m := regexp.MustCompile(`^time=(\S+)`).FindStringSubmatch(line)
+	if m == nil {
+		return time.Time{}
+	}
+	ts, _ := time.Parse(time.RFC3339Nano, m[1])
+	return ts
+}
+
 // replacementTimes reads, from a server's log, how long each worker took
 // from its start (forked, or executed) to ready, in the order they became
 // ready.
 func replacementTimes(t *testing.T, log string) []time.Duration {
 	t.Helper()
-	at := func(line string) time.Time {
-		m := regexp.MustCompile(`^time=(\S+)`).FindStringSubmatch(line)
-		if m == nil {
-			return time.Time{}
-		}
-		ts, _ := time.Parse(time.RFC3339Nano, m[1])
-		return ts
-	}
 	pidOf := regexp.MustCompile(` pid=(\d+)`)
 	started := make(map[string]time.Time)
 	var took []time.Duration
@@ -184,20 +186,39 @@ func replacementTimes(t *testing.T, log string) []time.Duration {
 		}
 		switch {
 		case strings.Contains(line, `msg="worker started"`):
-			started[m[1]] = at(line)
+			started[m[1]] = logTime(line)
 		case strings.Contains(line, `msg="worker ready"`):
 			if st, ok := started[m[1]]; ok {
-				took = append(took, at(line).Sub(st))
+				took = append(took, logTime(line).Sub(st))
 			}
 		}
 	}
 	return took
 }
 
+// recycleTimes reads, from a server's log, how long each recycle took from
+// the supervisor's decision to the replacement's readiness, sorted.
+func recycleTimes(log string) []time.Duration {
+	decided := make(map[string]time.Time)
+	var took []time.Duration
+	recycling := regexp.MustCompile(`msg="recycling worker" worker=\d+ pid=(\d+)`)
+	replaced := regexp.MustCompile(`msg="replacement ready" .* replaces_pid=(\d+)`)
+	for _, line := range strings.Split(log, "\n") {
+		if m := recycling.FindStringSubmatch(line); m != nil {
+			decided[m[1]] = logTime(line)
+		} else if m := replaced.FindStringSubmatch(line); m != nil {
+			if at, ok := decided[m[1]]; ok {
+				took = append(took, logTime(line).Sub(at))
+			}
+		}
+	}
+	return slices.Sorted(slices.Values(took))
+}
+
 // TestKeepAlivePreloadRecyclesAndReloads: with --preload, 20 recycles and 5
 // HUPs under keep-alive clients that never retry fail no request, and a
 // recycled worker's replacement, forked from the zygote, serves within
-// 50 ms (the median; the log says the rest).
+// 50 ms of the supervisor's decision (the median; the log says the rest).
 func TestKeepAlivePreloadRecyclesAndReloads(t *testing.T) {
 	s := startServer(t, "e2eapp:app", "--preload", "--workers", "2", "--max-requests", "150", "--max-requests-jitter", "20")
 	started := time.Now()
@@ -211,14 +232,15 @@ func TestKeepAlivePreloadRecyclesAndReloads(t *testing.T) {
 		l.awaitRequests(t, 100)
 	}
 	l.finish(t, "20 recycles and 5 HUPs with --preload", started)
-	took := slices.Sorted(slices.Values(replacementTimes(t, s.serverLog())))
+	took := recycleTimes(s.serverLog())
 	if len(took) < 20 {
-		t.Fatalf("%d workers started and ready in the log, want at least 20", len(took))
+		t.Fatalf("%d recycles completed in the log, want at least 20", len(took))
 	}
 	median := took[len(took)/2]
-	t.Logf("forked worker start to ready: median %v, fastest %v, slowest %v, over %d workers", median, took[0], took[len(took)-1], len(took))
+	t.Logf("a recycle, from the decision to the replacement forked and ready: median %v, fastest %v, slowest %v, over %d recycles",
+		median, took[0], took[len(took)-1], len(took))
 	if median > 50*time.Millisecond {
-		t.Errorf("median start to ready %v, want at most 50ms", median)
+		t.Errorf("a recycle took %v (median) until the replacement served, want at most 50ms", median)
 	}
 	if n := len(zygotePIDs(s)); n != 6 {
 		t.Errorf("%d zygotes started, want 6: one, then one per reload", n)
