@@ -41,12 +41,16 @@ const (
 	envTestMaxDelay  = "PREFORK_TEST_MAXDELAY"  // the longest crash-loop back-off in the supervisor role
 	envTestHealthy   = "PREFORK_TEST_HEALTHY"   // a file: the test worker that creates it serves whatever its behaviour; see runTestWorker
 	envTestReconfig  = "PREFORK_TEST_RECONFIG"  // a file Supervisor.Reconfigure reads in the supervisor role; see runTestSupervisor
+	envTestPreload   = "PREFORK_TEST_PRELOAD"   // Supervisor.Preload in the supervisor role, if set
+	envTestZygote    = "PREFORK_TEST_ZYGOTE"    // a test zygote's behaviour; see runTestZygote
 )
 
 func TestMain(m *testing.M) {
 	switch {
 	case IsWorker():
 		os.Exit(runTestWorker())
+	case IsZygote():
+		os.Exit(runTestZygote())
 	case os.Getenv(envTestRole) == "supervisor":
 		os.Exit(runTestSupervisor())
 	}
@@ -319,6 +323,7 @@ func runTestSupervisor() int {
 		Log:              log,
 		Hooks:            logHooks{log},
 		maxRestartDelay:  maxDelay,
+		Preload:          os.Getenv(envTestPreload) != "",
 	}
 	if dir := os.Getenv(envTestWatch); dir != "" {
 		s.WatchPaths, s.WatchInterval = []string{dir}, 100*time.Millisecond
@@ -377,6 +382,7 @@ type logRecord struct {
 	RSS         int64  `json:"rss"`
 	Path        string `json:"path"`
 	Signal      string `json:"signal"`
+	Zygote      int    `json:"zygote"`
 	Lived       string `json:"lived"`
 	Delay       string `json:"delay"`
 	ExitsInARow int    `json:"exits_in_a_row"`
