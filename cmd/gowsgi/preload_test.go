@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -95,11 +96,37 @@ func statesOfWorkers(t *testing.T, s *server, n int) map[int]preloadState {
 // TestPreloadWorkersShareOneImport: with --preload the app is imported
 // once, in the zygote, and each worker forked from it is a child of the
 // supervisor with its own random state, without the threads the import
-// started, and without the supervisor's variables; the workers die with
-// the supervisor.
+// started, and without the supervisor's variables; it serves requests on
+// several threads at once; the workers die with the supervisor.
 func TestPreloadWorkersShareOneImport(t *testing.T) {
-	s, imports := startPreloaded(t, "--workers", "2")
+	s, imports := startPreloaded(t, "--workers", "2", "--threads", "4")
 	states := statesOfWorkers(t, s, 2)
+	// Requests at once, on threads each worker's Go runtime made after
+	// the fork.
+	var wg sync.WaitGroup
+	failed := make(chan string, 100)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 25 {
+				resp, err := client.Get("http://" + s.addr + "/state")
+				if err != nil {
+					failed <- err.Error()
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed <- resp.Status
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(failed)
+	for f := range failed {
+		t.Errorf("concurrent GET /state: %s", f)
+	}
 	b, err := os.ReadFile(imports)
 	if err != nil {
 		t.Fatal(err)
