@@ -302,6 +302,17 @@ static void become_worker(int sock, const fork_request *req, pid_t supervisor) {
         PyErr_Print();
     Py_XDECREF(r);
     Py_XDECREF(fh);
+    /* faulthandler gave the main thread an alternate signal stack of its
+     * own (SIGSTKSZ * 2, from the heap) and keeps it when disabled. A Go
+     * runtime that finds an alternate stack on a thread adopts it for its
+     * signal handler, which Go otherwise gives 32 KiB: a worker's main
+     * thread was seen taking Go's signals on faulthandler's stack (a
+     * SIGABRT traceback of a worker that had stopped serving). Without one
+     * the worker starts as a fresh process does, and Go installs its own. */
+    stack_t no_stack;
+    memset(&no_stack, 0, sizeof no_stack);
+    no_stack.ss_flags = SS_DISABLE;
+    sigaltstack(&no_stack, NULL);
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             sigaction(sig, &start_actions[sig], NULL);
@@ -387,11 +398,20 @@ static void zygote(int argc, char **argv, const char *config_fd, const char *soc
     /* The supervisor ends the zygote by closing its socket: the stop
      * signals a terminal or systemd sends the whole group (INT, TERM, HUP,
      * QUIT) are for the supervisor, which would otherwise take the
-     * zygote's death for a failure. (Python read the dispositions when
-     * boot.py imported signal; the workers start with the original ones.) */
+     * zygote's death for a failure. They are blocked as well as ignored:
+     * a worker forked from here inherits both, and one the supervisor
+     * signals before the worker has put back the original dispositions
+     * (become_worker) must not lose the signal; blocked, it waits, where
+     * an ignored one would be dropped. (Python read the dispositions when
+     * boot.py imported signal.) */
     static const int group_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-    for (size_t i = 0; i < sizeof group_signals / sizeof group_signals[0]; i++)
+    sigset_t group;
+    sigemptyset(&group);
+    for (size_t i = 0; i < sizeof group_signals / sizeof group_signals[0]; i++) {
+        sigaddset(&group, group_signals[i]);
         signal(group_signals[i], SIG_IGN);
+    }
+    sigprocmask(SIG_BLOCK, &group, NULL);
     reply(sock, 'R', NULL, 0);
 
     char *buf = malloc(MAX_MESSAGE);
