@@ -371,6 +371,11 @@ static int fork_worker(int sock, const fork_request *req, pid_t supervisor) {
  * supervisor closes the socket. It returns only in a forked worker. */
 static void zygote(int argc, char **argv, const char *config_fd, const char *sock_fd) {
     gw_zygote = 1;
+    /* Executed as /proc/self/exe, the process is named "exe": take the
+     * program's name back (ps, pgrep, top), for the zygote and the workers
+     * it forks. */
+    const char *name = strrchr(argv[0], '/');
+    prctl(PR_SET_NAME, name ? name + 1 : argv[0], 0, 0, 0);
     pid_t supervisor = getppid();
     int sock = atoi(sock_fd), cfd = atoi(config_fd);
     unsetenv(CONFIG_FD_ENV);

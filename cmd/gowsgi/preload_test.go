@@ -136,8 +136,15 @@ func TestPreloadWorkersShareOneImport(t *testing.T) {
 	if len(lines) != 1 || len(zygotes) != 1 || lines[0] != strconv.Itoa(zygotes[0]) {
 		t.Fatalf("imports by pid %v, zygotes %v: want one import, by the zygote", lines, zygotes)
 	}
+	comm := func(pid int) string {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		return strings.TrimSpace(string(b))
+	}
 	var randoms []float64
 	for pid, st := range states {
+		if got, want := comm(pid), comm(s.cmd.Process.Pid); got != want {
+			t.Errorf("worker %d is named %q, want the server's %q", pid, got, want)
+		}
 		t.Logf("worker %d: %+v", pid, st)
 		if st.PPID != s.cmd.Process.Pid {
 			t.Errorf("worker %d: parent %d, want the supervisor %d", pid, st.PPID, s.cmd.Process.Pid)
