@@ -33,7 +33,7 @@ type worker struct {
 	boardFile *os.File     // the scoreboard slot's descriptor, until the worker's process has it
 	wanted    int          // the workers wanted when it was spawned, for WorkersWanted
 	zygote    *zygote      // with Preload: the zygote it is or was forked from
-	cancelled bool         // pending, and stopped before it was forked
+	cancelled bool         // ended without a process: stopped while pending, or its fork failed
 	lastBeat  atomic.Int64 // when the last heartbeat arrived, in Unix nanoseconds
 
 	role         role

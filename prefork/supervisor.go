@@ -434,8 +434,8 @@ func (a *arbiter) nextDeadline() time.Time {
 	}
 	next := a.nextRestart(a.nextTick)
 	for _, z := range a.zygotes {
-		if !z.ready && !z.retired && z.deadline.Before(next) {
-			next = z.deadline
+		if due := z.started.Add(a.bootTimeout); !z.ready && !z.retired && due.Before(next) {
+			next = due
 		}
 	}
 	if !a.zygoteDue.IsZero() && a.zygoteDue.Before(next) {
@@ -701,7 +701,7 @@ func (a *arbiter) signalAll(sig syscall.Signal) {
 // (see spawn) is cancelled, whatever the signal.
 func (a *arbiter) signal(w *worker, sig syscall.Signal) {
 	if w.proc == nil {
-		a.cancel(w)
+		a.cancel(w, "stopped first")
 		return
 	}
 	if err := w.proc.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {

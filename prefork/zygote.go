@@ -63,14 +63,13 @@ func IsZygote() bool {
 // zygote is the supervisor's record of one zygote process. Only the loop
 // touches it.
 type zygote struct {
-	proc     *os.Process
-	conn     *net.UnixConn
-	env      []string  // the environment it was started with, which its workers get too
-	started  time.Time // when it was started
-	deadline time.Time // when it is killed if it has not loaded the application
-	ready    bool      // it has loaded the application
-	retired  bool      // its socket is closed: it exits
-	waiting  []*worker // pending workers, to fork once it is ready
+	proc    *os.Process
+	conn    *net.UnixConn
+	env     []string  // the environment it was started with, which its workers get too
+	started time.Time // when it was started; BootTimeout later, one not ready is killed
+	ready   bool      // it has loaded the application
+	retired bool      // its socket is closed: it exits
+	waiting []*worker // pending workers, to fork once it is ready
 }
 
 // zygoteReadyEvent reports that a zygote has loaded the application.
@@ -129,8 +128,7 @@ func (a *arbiter) startZygote() (*zygote, error) {
 		conn.Close()
 		return nil, fmt.Errorf("prefork: cannot start a zygote: %w", err)
 	}
-	now := time.Now()
-	z := &zygote{proc: proc, conn: conn, env: env, started: now, deadline: now.Add(a.bootTimeout)}
+	z := &zygote{proc: proc, conn: conn, env: env, started: time.Now()}
 	a.zygotes = append(a.zygotes, z)
 	a.log.Info("zygote started: loading the application to fork workers from", "pid", proc.Pid)
 	go func() {
@@ -157,8 +155,7 @@ func (a *arbiter) forkFrom(z *zygote, w *worker) {
 	}
 	if err := a.fork(z, w); err != nil {
 		a.log.Error("cannot fork a worker from the zygote", "worker", w.id, "zygote", z.proc.Pid, "err", err)
-		w.cancelled = true
-		go a.post(exitEvent{w: w, err: err})
+		a.cancel(w, err.Error())
 		if !errors.Is(err, errForkRefused) {
 			// the socket is broken, or the zygote did not answer in
 			// time: it forks no more, and the next worker needs another
@@ -299,7 +296,7 @@ func (a *arbiter) retireZygote(z *zygote) {
 		a.zygote = nil
 	}
 	for _, w := range z.waiting {
-		a.cancel(w)
+		a.cancel(w, "its zygote was stopped")
 	}
 	z.waiting = nil
 }
@@ -311,13 +308,14 @@ func (a *arbiter) killZygote(z *zygote) {
 	}
 }
 
-// errNotForked is the end of a pending worker stopped before its zygote
-// forked it.
-var errNotForked = errors.New("stopped before it was forked from the zygote")
+// errNotForked is the end of a worker that never had a process: it was
+// stopped while it waited for its zygote, or the fork failed.
+var errNotForked = errors.New("never forked from the zygote")
 
-// cancel ends a pending worker: it will not be forked, and its end is
-// reported as any worker's.
-func (a *arbiter) cancel(w *worker) {
+// cancel ends a worker that has no process, for the reason why: it will
+// not be forked, and its end is reported as any worker's (posted, as the
+// caller may be in the middle of the loop's work on the workers).
+func (a *arbiter) cancel(w *worker, why string) {
 	if w.cancelled {
 		return
 	}
@@ -325,14 +323,14 @@ func (a *arbiter) cancel(w *worker) {
 	if z := w.zygote; z != nil {
 		z.waiting = slices.DeleteFunc(z.waiting, func(v *worker) bool { return v == w })
 	}
-	go a.post(exitEvent{w: w, err: errNotForked})
+	go a.post(exitEvent{w: w, err: fmt.Errorf("%w: %s", errNotForked, why)})
 }
 
 // checkZygotes kills the zygotes that did not load the application within
 // the boot timeout, and replaces one that ended.
 func (a *arbiter) checkZygotes(now time.Time) {
 	for _, z := range a.zygotes {
-		if !z.ready && !z.retired && !now.Before(z.deadline) {
+		if !z.ready && !z.retired && !now.Before(z.started.Add(a.bootTimeout)) {
 			a.log.Warn("zygote did not load the application in time; killing it", "pid", z.proc.Pid, "boot_timeout", a.bootTimeout.String())
 			a.retireZygote(z)
 		}

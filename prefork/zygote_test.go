@@ -38,6 +38,8 @@ func runTestZygote() int {
 		fmt.Fprintln(os.Stderr, "test zygote: cannot load the application")
 		return ExitBootFailed
 	case "hang":
+		// the behaviour under test: a zygote that never says it is
+		// ready, until the supervisor kills it at the boot timeout
 		time.Sleep(time.Hour)
 		return 1
 	}

@@ -437,7 +437,9 @@ func TestPreloadMaxWorkerMemoryCountsWhatTheWorkerOwns(t *testing.T) {
 	if rss := residentKB(t, pid); rss <= 15<<10 {
 		t.Fatalf("worker RSS %d: want it over the limit, for the test to mean something", rss)
 	}
-	// three of the supervisor's memory checks (one a second)
+	// What is checked is an absence (no recycle), which no event marks:
+	// a fixed pause of three of the supervisor's memory checks (one a
+	// second) is the observation window.
 	time.Sleep(3 * time.Second)
 	if _, now := s.get(t, "/pid"); now != first || strings.Contains(s.serverLog(), "exceeds the memory limit") {
 		t.Fatalf("a worker under the limit in USS was recycled:\n%s", s.serverLog())
@@ -489,7 +491,10 @@ func TestPreloadTermWhileForking(t *testing.T) {
 		s := startServer(t, "e2eapp:app", "--preload", "--workers", "2", "--max-requests", "1", "--graceful-timeout", "20")
 		l := startKeepAliveLoad(s.addr, 4, false)
 		l.awaitRequests(t, 20)
-		// a moment in the cycle of forks that differs from round to round
+		// A fixed offset on purpose, not a wait for a state: where TERM
+		// lands in the cycle of forks differs from round to round (0 to
+		// 3.5 ms after the load is under way), so that some rounds hit a
+		// worker between its fork and its Go runtime.
 		time.Sleep(time.Duration(i%8) * 500 * time.Microsecond)
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
